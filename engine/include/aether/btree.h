@@ -1,0 +1,153 @@
+/*
+ * aether/btree.h — B+tree over byte-string keys with a pluggable comparator.
+ *
+ * One B+tree per relation file. Block 0 is the metapage (root block, tree
+ * height, page high-water mark, free-page list head, a 64-bit id counter and
+ * two user counters). Leaves hold (key, value) items in key order and are
+ * linked both ways. Values longer than AE_BTREE_INLINE_MAX move to a chain of
+ * overflow pages; the leaf keeps a small stub, and the chain is freed when the
+ * value is deleted or replaced. Freed pages go on the free list and are reused
+ * before the file is extended. Keys must not exceed AE_BTREE_MAX_KEY.
+ *
+ * Concurrency: latch coupling (crabbing) from the metapage down; readers take
+ * shared latches, writers take exclusive latches on the path that may split.
+ * Safe for many processes at once. Every call returns with no pin or latch held.
+ *
+ * Memory: results are copied into ae_bytes buffers that the engine grows with
+ * malloc/realloc; the caller owns them and frees them with ae_bytes_free().
+ */
+#ifndef AETHER_BTREE_H
+#define AETHER_BTREE_H
+
+#include "aether/engine.h"
+#include "aether/page.h"
+
+#define AE_BTREE_MAX_KEY		1024
+#define AE_BTREE_INLINE_MAX		2000	/* longer values go to overflow pages */
+#define AE_BTREE_MAX_VALUE		((size_t) 1 << 31)	/* 2 GiB */
+
+typedef struct ae_bytes
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} ae_bytes;
+
+ae_status	ae_bytes_reserve(ae_bytes *b, size_t cap);
+void		ae_bytes_free(ae_bytes *b);
+
+/* Returns <0, 0, >0. Must be a total order; must not fail. */
+typedef int (*ae_key_cmp) (const void *a, size_t alen, const void *b, size_t blen);
+
+/* memcmp order, shorter prefix first (the default). */
+int			ae_key_cmp_bytes(const void *a, size_t alen, const void *b, size_t blen);
+
+typedef struct ae_btree
+{
+	ae_engine  *eng;
+	ae_file_id	file;
+	ae_key_cmp	cmp;
+} ae_btree;
+
+/* Initialise an empty tree in an empty file (writes metapage and root leaf, logged). */
+ae_status	ae_btree_create(ae_engine *eng, ae_file_id file);
+
+/* A process-local handle; no I/O. cmp NULL means ae_key_cmp_bytes. */
+void		ae_btree_open(ae_btree *t, ae_engine *eng, ae_file_id file, ae_key_cmp cmp);
+
+/* Insert a new key. AE_EXISTS if present (tree unchanged). */
+ae_status	ae_btree_insert(ae_btree *t, const void *key, size_t klen,
+							const void *val, size_t vlen);
+
+/* Insert or replace. */
+ae_status	ae_btree_put(ae_btree *t, const void *key, size_t klen,
+						 const void *val, size_t vlen);
+
+/* Copy the value of key into *out. AE_NOT_FOUND if absent. */
+ae_status	ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out);
+
+/*
+ * Replace the value of key with newval only if its current value equals
+ * expected (byte for byte). AE_CONFLICT if it differs, AE_NOT_FOUND if absent.
+ * newval == NULL deletes the key under the same condition.
+ */
+ae_status	ae_btree_cas(ae_btree *t, const void *key, size_t klen,
+						 const void *expected, size_t elen,
+						 const void *newval, size_t nlen);
+
+/* Delete key. AE_NOT_FOUND if absent. */
+ae_status	ae_btree_delete(ae_btree *t, const void *key, size_t klen);
+
+/* Atomically add n to the metapage id counter; *first = value before the add. Logged. */
+ae_status	ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first);
+/* Read the id counter (next unreserved id). */
+ae_status	ae_btree_peek_ids(ae_btree *t, uint64_t *next);
+
+typedef struct ae_btree_info
+{
+	uint32_t	height;			/* 1 = root is a leaf */
+	uint32_t	npages;			/* high-water mark (file size in blocks) */
+	uint32_t	nfree;			/* pages on the free list */
+	uint64_t	next_id;
+} ae_btree_info;
+
+ae_status	ae_btree_get_info(ae_btree *t, ae_btree_info *out);
+
+/*
+ * Check the whole tree: key order within and across pages, sibling links,
+ * levels, child bounds, checksums, overflow chains, free list. Returns
+ * AE_CORRUPT with a message naming the first bad block.
+ */
+ae_status	ae_btree_verify(ae_btree *t, uint64_t *nkeys);
+
+/* ---- cursors ---- */
+typedef enum ae_scan_dir
+{
+	AE_FORWARD = 1,
+	AE_BACKWARD = -1
+} ae_scan_dir;
+
+/*
+ * A cursor copies one leaf's worth of items at a time into process-local
+ * memory, so it holds no pin or latch between calls; concurrent inserts and
+ * deletes elsewhere are allowed and the cursor continues after the last key
+ * it returned (each key is returned at most once, in order).
+ */
+typedef struct ae_btree_cursor
+{
+	ae_btree   *tree;
+	ae_scan_dir dir;
+	int			flags;			/* AE_BUF_SCAN for bulk scans */
+	bool		started;
+	bool		done;
+	ae_bytes	lo;				/* bounds (len 0 and has_lo false: unbounded) */
+	bool		has_lo, lo_incl;
+	ae_bytes	hi;
+	bool		has_hi, hi_incl;
+	ae_bytes	last_key;		/* last key returned */
+	bool		have_last;
+	/* current batch */
+	ae_bytes	batch;			/* packed items */
+	uint32_t   *offsets;		/* item offsets into batch */
+	int			nitems, pos, cap_items;
+	ae_bytes	value;			/* current value (overflow values are assembled here) */
+} ae_btree_cursor;
+
+/* lo/hi may be NULL (unbounded). flags: 0 or AE_BUF_SCAN. */
+ae_status	ae_btree_cursor_open(ae_btree_cursor *c, ae_btree *t, ae_scan_dir dir, int flags,
+								 const void *lo, size_t lolen, bool lo_incl,
+								 const void *hi, size_t hilen, bool hi_incl);
+
+/*
+ * Next item in scan order. Pointers stay valid until the next call or close.
+ * AE_NOT_FOUND at the end.
+ */
+ae_status	ae_btree_cursor_next(ae_btree_cursor *c, const void **key, size_t *klen,
+								 const void **val, size_t *vlen);
+
+void		ae_btree_cursor_close(ae_btree_cursor *c);
+
+/* Register the B+tree and overflow redo functions (called once per process by ae_engine_create/attach). */
+void		ae_btree_register_redo(void);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * aether/host.h — what the engine needs from the process that hosts it.
+ *
+ * The engine has no I/O of its own. Block I/O on relation files and the
+ * byte-addressed write-ahead log go through this callback table. Two hosts
+ * exist: engine/port/posix_host.c (files in a directory; used by the unit
+ * tests and the offline tool) and aether_host.c (PostgreSQL smgr; the
+ * extension).
+ *
+ * Rules for implementations:
+ *  1. A callback never longjmps and never exits; it returns a status and, on
+ *     failure, calls ae_fail() so the message names the file and block.
+ *  2. write_block() on a block at or beyond the end of the file extends the
+ *     file (zero-filling any gap). Blocks never written read back as zeros.
+ *  3. read_block() of a block beyond the end of the file returns AE_NOT_FOUND.
+ *  4. log_* address one unbounded byte stream; the host maps it to files.
+ *     log_read() past the written end returns the bytes that exist (*got may
+ *     be short, zero at the end).
+ *  5. Callbacks may be called while the engine holds page latches; they must
+ *     not call back into the engine.
+ */
+#ifndef AETHER_HOST_H
+#define AETHER_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "aether/status.h"
+
+#define AE_LOG_DEBUG	0
+#define AE_LOG_INFO		1
+#define AE_LOG_WARNING	2
+
+typedef struct ae_host
+{
+	ae_status	(*read_block) (void *ctx, ae_file_id f, uint32_t blk, void *page);
+	ae_status	(*write_block) (void *ctx, ae_file_id f, uint32_t blk, const void *page);
+	ae_status	(*nblocks) (void *ctx, ae_file_id f, uint32_t *nblocks);
+	ae_status	(*sync_file) (void *ctx, ae_file_id f);
+
+	ae_status	(*log_write) (void *ctx, uint64_t offset, const void *buf, size_t len);
+	ae_status	(*log_read) (void *ctx, uint64_t offset, void *buf, size_t len, size_t *got);
+	ae_status	(*log_sync) (void *ctx);
+
+	void		(*message) (void *ctx, int level, const char *msg);
+	/* true when the host wants the current operation abandoned (query cancel) */
+	bool		(*interrupted) (void *ctx);
+
+	void	   *ctx;
+} ae_host;
+
+#endif

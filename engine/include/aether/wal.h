@@ -1,0 +1,129 @@
+/*
+ * aether/wal.h — write-ahead log and mini-transactions.
+ *
+ * The log is one byte stream; an LSN is a byte position in it. A record is
+ *
+ *   offset size field
+ *   0      4    total length of the record including this header (multiple of 8 after padding)
+ *   4      4    CRC32C of bytes 8..total (header tail + payload)
+ *   8      1    rmgr       module that owns the record (AE_RMGR_*), which also owns its redo
+ *   9      1    type       module-specific operation
+ *   10     2    flags      AE_REC_MTR_END on the last record of a mini-transaction
+ *   12     4    block      page the record changes (AE_NO_BLOCK if none)
+ *   16     12   file       ae_file_id of that page
+ *   28     4    payload length
+ *   32     ...  payload, then zero padding to a multiple of 8
+ *
+ * A mini-transaction (mtr) groups the records of one atomic page change (an
+ * insert into a leaf, a split touching three pages). Its records are copied
+ * into the log buffer contiguously; recovery applies a group only if its
+ * AE_REC_MTR_END record is present and every CRC matches. Each page changed
+ * by the mtr gets page LSN = end of the group, so "page LSN >= record end"
+ * means the change is already on the page and redo skips it (idempotent).
+ *
+ * Usage, with the pages latched exclusively by the caller:
+ *     ae_mtr m; ae_mtr_begin(eng, &m);
+ *     <change page bytes>;  ae_mtr_log(&m, buf, AE_RMGR_BTREE, OP, &payload, len);
+ *     ae_mtr_commit(&m);     // copies records, stamps LSNs, marks pages dirty
+ *     <release latches>
+ */
+#ifndef AETHER_WAL_H
+#define AETHER_WAL_H
+
+#include "aether/buf.h"
+
+/* resource managers: each module registers its redo in its own file */
+enum
+{
+	AE_RMGR_PAGE = 1,			/* generic: full page image, byte patches (wal/page_redo.c) */
+	AE_RMGR_BTREE = 2,			/* btree/btree_redo.c */
+	AE_RMGR_OVERFLOW = 3,		/* btree/overflow.c */
+	AE_RMGR_MAX = 16
+};
+
+#define AE_REC_MTR_END	0x0001
+
+typedef struct ae_log_record
+{
+	uint32_t	total_len;
+	uint32_t	crc;
+	uint8_t		rmgr;
+	uint8_t		type;
+	uint16_t	flags;
+	uint32_t	block;
+	ae_file_id	file;
+	uint32_t	payload_len;
+	/* payload follows */
+} ae_log_record;
+
+static_assert(sizeof(ae_log_record) == 32, "log record header is 32 bytes");
+
+static inline const void *
+ae_log_record_payload(const ae_log_record *r)
+{
+	return (const char *) r + sizeof(ae_log_record);
+}
+
+#define AE_MTR_MAX_PAGES	8
+#define AE_MTR_MAX_BYTES	(64 * 1024)
+
+typedef struct ae_mtr
+{
+	ae_engine  *eng;
+	int			npages;
+	ae_buf	   *pages[AE_MTR_MAX_PAGES];
+	size_t		len;
+	ae_status	failed;			/* first error from ae_mtr_log, reported by commit */
+	char		buf[AE_MTR_MAX_BYTES];	/* records staged here; large mtrs spill (see wal/README.md) */
+	char	   *spill;			/* malloc'd when buf is too small */
+	size_t		spill_cap;
+} ae_mtr;
+
+void		ae_mtr_begin(ae_engine *eng, ae_mtr *m);
+
+/* Stage one record about page b (b latched exclusive; b is remembered for LSN stamping). */
+void		ae_mtr_log(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type,
+					   const void *payload, size_t len);
+
+/* Stage a full-page image of b's current contents (generic redo). */
+void		ae_mtr_log_page_image(ae_mtr *m, ae_buf *b);
+
+/* Append the staged records as one group, stamp and dirty the pages. Returns end LSN in *end (may be NULL). */
+ae_status	ae_mtr_commit(ae_mtr *m, ae_lsn *end);
+
+/* Drop staged records (the caller must not have changed the pages). */
+void		ae_mtr_abort(ae_mtr *m);
+
+/* ---- log ---- */
+ae_lsn		ae_wal_insert_lsn(ae_engine *eng);	/* end of the last inserted record */
+ae_lsn		ae_wal_flushed_lsn(ae_engine *eng);	/* everything before this is durable */
+
+/* Make the log durable up to at least lsn (group commit: one writer, others wait). */
+ae_status	ae_wal_flush(ae_engine *eng, ae_lsn upto);
+
+/* ---- redo ---- */
+typedef ae_status (*ae_redo_fn) (ae_engine *eng, const ae_log_record *rec, void *page);
+
+/* Register the redo function of a resource manager (called once by each module's init). */
+void		ae_wal_register_rmgr(uint8_t rmgr, const char *name, ae_redo_fn redo);
+const char *ae_wal_rmgr_name(uint8_t rmgr);
+
+/*
+ * Read the log from `from` to its end and apply every complete mtr group whose
+ * pages are older than the record (page LSN < record end). Stops at the first
+ * torn/incomplete group at the tail. *end_out = LSN where valid log ends.
+ * Used by engine tests now, and by server recovery later.
+ */
+ae_status	ae_wal_replay(ae_engine *eng, ae_lsn from, ae_lsn *end_out, uint64_t *nrecords);
+
+/* Iterate records (for inspection tools): calls fn for each valid record; stops on nonzero return. */
+typedef int (*ae_wal_visit_fn) (void *arg, ae_lsn lsn, const ae_log_record *rec);
+ae_status	ae_wal_scan(ae_engine *eng, ae_lsn from, ae_wal_visit_fn fn, void *arg, ae_lsn *end_out);
+
+/* Set the log position to resume at (after replay; the next insert starts there). */
+void		ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn);
+
+/* CRC32C (Castagnoli), exposed for tests and other modules. */
+uint32_t	ae_crc32c(uint32_t crc, const void *data, size_t len);
+
+#endif
