@@ -1,0 +1,203 @@
+--
+-- aether_txn: transactions, savepoints, errors, cursors, visibility of a
+-- transaction's own changes. Expected output comes from heap.
+--
+CREATE EXTENSION IF NOT EXISTS aether;
+SET default_table_access_method = aether;
+
+CREATE TABLE x_acct (id int PRIMARY KEY, balance int NOT NULL, note text);
+INSERT INTO x_acct SELECT g, 100, NULL FROM generate_series(1, 10) g;
+
+-- ROLLBACK undoes inserts, updates and deletes; own changes are visible
+BEGIN;
+UPDATE x_acct SET balance = balance - 50 WHERE id = 1;
+INSERT INTO x_acct VALUES (11, 0, 'new');
+DELETE FROM x_acct WHERE id = 2;
+SELECT * FROM x_acct ORDER BY id;
+ROLLBACK;
+SELECT * FROM x_acct ORDER BY id;
+
+-- COMMIT keeps them
+BEGIN;
+UPDATE x_acct SET balance = balance - 50 WHERE id = 1;
+UPDATE x_acct SET balance = balance + 50 WHERE id = 2;
+INSERT INTO x_acct VALUES (11, 0, 'new');
+COMMIT;
+SELECT * FROM x_acct ORDER BY id;
+SELECT sum(balance) FROM x_acct;
+
+-- savepoints: ROLLBACK TO, RELEASE, nesting
+BEGIN;
+UPDATE x_acct SET balance = balance + 1 WHERE id = 3;
+SAVEPOINT a;
+UPDATE x_acct SET balance = balance + 10 WHERE id = 3;
+INSERT INTO x_acct VALUES (12, 12, 'in a');
+SAVEPOINT b;
+DELETE FROM x_acct WHERE id = 4;
+UPDATE x_acct SET balance = balance + 100 WHERE id = 3;
+INSERT INTO x_acct VALUES (13, 13, 'in b');
+SELECT * FROM x_acct WHERE id IN (3, 4, 12, 13) ORDER BY id;
+ROLLBACK TO SAVEPOINT b;
+SELECT * FROM x_acct WHERE id IN (3, 4, 12, 13) ORDER BY id;
+SAVEPOINT c;
+UPDATE x_acct SET note = 'in c' WHERE id = 4;
+RELEASE SAVEPOINT c;
+ROLLBACK TO SAVEPOINT a;
+SELECT * FROM x_acct WHERE id IN (3, 4, 12, 13) ORDER BY id;
+UPDATE x_acct SET note = 'after a' WHERE id = 3;
+COMMIT;
+SELECT * FROM x_acct WHERE id IN (3, 4, 12, 13) ORDER BY id;
+
+-- a row deleted in a subtransaction that is rolled back comes back,
+-- a row inserted in a released one stays
+BEGIN;
+SAVEPOINT s1;
+DELETE FROM x_acct WHERE id = 5;
+SAVEPOINT s2;
+INSERT INTO x_acct VALUES (14, 14, 'released');
+RELEASE SAVEPOINT s2;
+ROLLBACK TO SAVEPOINT s1;
+INSERT INTO x_acct VALUES (15, 15, 'top level');
+SAVEPOINT s3;
+INSERT INTO x_acct VALUES (16, 16, 's3');
+RELEASE SAVEPOINT s3;
+COMMIT;
+SELECT * FROM x_acct WHERE id >= 5 ORDER BY id;
+
+-- an error aborts the transaction; nothing of it remains
+BEGIN;
+INSERT INTO x_acct VALUES (20, 20, 'doomed');
+INSERT INTO x_acct VALUES (1, 0, 'duplicate');
+SELECT 1;
+COMMIT;
+SELECT count(*) FROM x_acct WHERE id = 20;
+
+-- an error inside a savepoint is recoverable
+BEGIN;
+INSERT INTO x_acct VALUES (20, 20, 'kept');
+SAVEPOINT s;
+UPDATE x_acct SET balance = balance + 1000 WHERE id = 6;
+INSERT INTO x_acct VALUES (1, 0, 'duplicate');
+ROLLBACK TO SAVEPOINT s;
+SAVEPOINT s;
+UPDATE x_acct SET balance = balance / 0 WHERE id = 7;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO x_acct VALUES (21, 21, 'also kept');
+COMMIT;
+SELECT * FROM x_acct WHERE id IN (6, 7, 20, 21) ORDER BY id;
+
+-- the same row changed many times in one transaction, with savepoints
+BEGIN;
+UPDATE x_acct SET balance = balance + 1 WHERE id = 8;
+UPDATE x_acct SET balance = balance + 1 WHERE id = 8;
+SAVEPOINT p;
+UPDATE x_acct SET balance = balance + 1 WHERE id = 8;
+DELETE FROM x_acct WHERE id = 8;
+SELECT * FROM x_acct WHERE id = 8;
+ROLLBACK TO SAVEPOINT p;
+SELECT * FROM x_acct WHERE id = 8;
+UPDATE x_acct SET balance = balance + 1 WHERE id = 8;
+COMMIT;
+SELECT * FROM x_acct WHERE id = 8;
+
+-- a cursor sees the data as of its opening (command ids)
+BEGIN;
+DECLARE c CURSOR FOR SELECT id, balance FROM x_acct WHERE id BETWEEN 8 AND 10 ORDER BY id;
+UPDATE x_acct SET balance = 0 WHERE id BETWEEN 8 AND 10;
+INSERT INTO x_acct VALUES (9999, 0, 'not seen by c');
+FETCH ALL FROM c;
+CLOSE c;
+SELECT id, balance FROM x_acct WHERE id BETWEEN 8 AND 10 ORDER BY id;
+ROLLBACK;
+
+-- a statement does not see its own changes (Halloween problem)
+UPDATE x_acct SET balance = balance + 1;
+INSERT INTO x_acct SELECT id + 100, balance, 'copy' FROM x_acct;
+SELECT count(*), sum(balance) FROM x_acct;
+DELETE FROM x_acct WHERE id > 100;
+
+-- a cursor WITH HOLD survives its transaction
+BEGIN;
+DECLARE h CURSOR WITH HOLD FOR SELECT id, balance FROM x_acct ORDER BY id;
+FETCH 2 FROM h;
+COMMIT;
+UPDATE x_acct SET balance = -1;
+FETCH 3 FROM h;
+CLOSE h;
+SELECT count(*) FROM x_acct WHERE balance = -1;
+
+-- a scrollable cursor
+BEGIN;
+DECLARE sc SCROLL CURSOR FOR SELECT id FROM x_acct ORDER BY id;
+FETCH LAST FROM sc;
+FETCH BACKWARD 2 FROM sc;
+FETCH ABSOLUTE 1 FROM sc;
+COMMIT;
+
+-- subtransactions in PL/pgSQL exception blocks
+DO $$
+BEGIN
+	FOR i IN 1..50 LOOP
+		BEGIN
+			INSERT INTO x_acct VALUES (1000 + i, i, 'plpgsql');
+			IF i % 3 = 0 THEN
+				RAISE EXCEPTION 'undo %', i;
+			END IF;
+		EXCEPTION WHEN raise_exception THEN
+			NULL;
+		END;
+	END LOOP;
+END
+$$;
+SELECT count(*), sum(balance) FROM x_acct WHERE note = 'plpgsql';
+
+-- SELECT FOR UPDATE / FOR SHARE on own rows
+BEGIN;
+SELECT id, balance FROM x_acct WHERE id = 1 FOR UPDATE;
+UPDATE x_acct SET balance = 1 WHERE id = 1;
+SELECT id, balance FROM x_acct WHERE id IN (1, 2) ORDER BY id FOR SHARE;
+SELECT id, balance FROM x_acct WHERE id = 3 FOR NO KEY UPDATE;
+SELECT id, balance FROM x_acct WHERE id = 3 FOR KEY SHARE;
+COMMIT;
+SELECT id, balance FROM x_acct WHERE id IN (1, 2, 3) ORDER BY id;
+
+-- transactional DDL: TRUNCATE, CREATE and DROP rolled back
+BEGIN;
+TRUNCATE x_acct;
+SELECT count(*) FROM x_acct;
+ROLLBACK;
+SELECT count(*) FROM x_acct;
+BEGIN;
+CREATE TABLE x_gone (a int);
+INSERT INTO x_gone VALUES (1);
+SELECT * FROM x_gone;
+ROLLBACK;
+SELECT to_regclass('x_gone') IS NULL AS gone;
+BEGIN;
+DROP TABLE x_acct;
+ROLLBACK;
+SELECT count(*) FROM x_acct;
+BEGIN;
+CREATE TABLE x_new (a int);
+INSERT INTO x_new SELECT generate_series(1, 100);
+TRUNCATE x_new;
+INSERT INTO x_new VALUES (42);
+COMMIT;
+SELECT * FROM x_new;
+
+-- isolation levels within one session
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM x_acct;
+INSERT INTO x_acct VALUES (30, 30, 'rr');
+SELECT count(*) FROM x_acct;
+COMMIT;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+UPDATE x_acct SET note = 'serializable' WHERE id = 30;
+SELECT * FROM x_acct WHERE id = 30;
+COMMIT;
+BEGIN READ ONLY;
+SELECT count(*) FROM x_acct;
+INSERT INTO x_acct VALUES (31, 31, 'read only');
+ROLLBACK;
+
+DROP TABLE x_acct, x_new;
