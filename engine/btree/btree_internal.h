@@ -1,0 +1,117 @@
+/*
+ * btree_internal.h — private declarations shared by the files of engine/btree.
+ * Invariants I1..I12 are listed in engine/btree/README.md and cited in asserts.
+ */
+#ifndef AETHER_BTREE_INTERNAL_H
+#define AETHER_BTREE_INTERNAL_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "aether/btree.h"
+#include "aether/buf.h"
+#include "aether/wal.h"
+#include "btree_format.h"
+
+/* Internal statuses, never returned by a public call. */
+#define BT_RESTART		((ae_status) 100)	/* retry the write holding the metapage */
+#define BT_NEED_ROOM	((ae_status) 101)	/* the leaf change does not fit: split */
+#define BT_RETRY		((ae_status) 102)	/* overflow chain changed underneath: re-read */
+
+/* slack added to every item-size estimate (length word, slot, alignment) */
+#define BT_ITEM_OVERHEAD	16
+
+/* ---- items (btree_search.c) ---- */
+typedef struct bt_stub
+{
+	uint32_t	first;
+	uint64_t	len;
+	uint64_t	chain;
+} bt_stub;
+
+typedef struct bt_leaf_item
+{
+	const char *key;
+	uint16_t	klen;
+	uint8_t		flags;
+	const char *val;			/* inline bytes or the encoded stub */
+	uint32_t	vlen;
+} bt_leaf_item;
+
+void		bt_stub_encode(const bt_stub *s, char *out);
+void		bt_stub_decode(const void *in, bt_stub *s);
+void		bt_leaf_item_get(const void *page, int i, bt_leaf_item *out);
+uint16_t	bt_leaf_item_build(char *buf, const void *key, size_t klen, uint8_t flags,
+							   const void *val, size_t vlen);
+const char *bt_inner_key(const void *page, int i, uint16_t *klen);
+uint32_t	bt_inner_child(const void *page, int i);
+int			bt_leaf_search(const ae_btree *t, const void *page, const void *key,
+						   size_t klen, bool *found);
+int			bt_inner_search(const ae_btree *t, const void *page, const void *key,
+							size_t klen, bool strict);
+bool		bt_fits(const void *page, size_t len);
+bool		bt_fits_replace(const void *page, int slot, size_t len);
+
+/* how a read descent picks the child */
+typedef enum bt_seek
+{
+	BT_SEEK_LE,					/* child covering key (last sep <= key) */
+	BT_SEEK_LT,					/* child holding the largest keys < key */
+	BT_SEEK_FIRST,				/* leftmost leaf */
+	BT_SEEK_LAST				/* rightmost leaf */
+} bt_seek;
+
+ae_status	bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
+							int flags, ae_buf **leaf, ae_bytes *lowfence, bool *has_fence);
+ae_status	bt_check_page(ae_btree *t, ae_buf *b, int kind, int level);
+
+/* ---- metapage, allocation (btree_meta.c) ---- */
+ae_bt_meta *bt_meta_ptr(void *page);
+ae_status	bt_meta_read(ae_btree *t, ae_latch_mode mode, ae_buf **out);
+void		bt_meta_log(ae_mtr *m, ae_buf *meta);
+ae_status	bt_alloc_page(ae_btree *t, ae_mtr *m, ae_buf *meta, ae_buf **out);
+void		bt_free_page(ae_mtr *m, ae_buf *meta, ae_buf *page);
+ae_status	bt_bytes_set(ae_bytes *b, const void *data, size_t len);
+
+/* ---- overflow chains (overflow.c) ---- */
+ae_status	bt_ovf_write(ae_btree *t, const void *val, size_t len, bt_stub *out);
+ae_status	bt_ovf_read(ae_btree *t, const bt_stub *s, int flags, ae_bytes *out);
+ae_status	bt_ovf_equal(ae_btree *t, const bt_stub *s, const void *val, size_t len, bool *eq);
+ae_status	bt_ovf_free(ae_btree *t, const bt_stub *s);
+ae_status	bt_ovf_redo(ae_engine *eng, const ae_log_record *rec, void *page);
+
+/* ---- write path (btree_insert.c) ---- */
+typedef enum bt_opkind
+{
+	BT_OP_INSERT,
+	BT_OP_PUT,
+	BT_OP_DELETE,
+	BT_OP_CAS
+} bt_opkind;
+
+typedef struct bt_op
+{
+	bt_opkind	kind;
+	const void *key;
+	size_t		klen;
+	const char *item;			/* new leaf item (NULL: delete) */
+	uint16_t	ilen;
+	const void *expected;		/* BT_OP_CAS */
+	size_t		elen;
+	/* out: the value removed or replaced was an overflow stub to free */
+	bool		old_ovf;
+	bt_stub		old_stub;
+} bt_op;
+
+ae_status	bt_write(ae_btree *t, bt_op *op);
+ae_status	bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m);
+ae_status	bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot);
+ae_status	bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,
+					 int pslot, ae_buf *node, const bt_op *op, ae_buf **right);
+
+/* write an overflow chain if needed, run op, free chains; shared by put/insert/cas */
+ae_status	bt_write_value(ae_btree *t, bt_op *op, const void *val, size_t vlen);
+
+#endif

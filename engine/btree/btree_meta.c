@@ -1,0 +1,258 @@
+/*
+ * btree_meta.c — the metapage: create/open, page allocation and the free
+ * list, the id counter, info; plus the ae_bytes helpers.
+ *
+ * Every metapage change is logged as AE_BT_REC_META_SET carrying the whole
+ * 64-byte metapage item (redo copies it: trivially deterministic).
+ */
+#include <stdlib.h>
+#include "btree_internal.h"
+
+/* ---------------------------------------------------------------- ae_bytes */
+
+ae_status
+ae_bytes_reserve(ae_bytes *b, size_t cap)
+{
+	char	   *p;
+
+	if (b->cap >= cap && b->data)
+		return AE_OK;
+	if (cap < 64)
+		cap = 64;
+	if (cap < b->cap * 2)
+		cap = b->cap * 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
+					   "out of memory growing a buffer to %zu bytes", cap);
+	b->data = p;
+	b->cap = cap;
+	return AE_OK;
+}
+
+void
+ae_bytes_free(ae_bytes *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+ae_status
+bt_bytes_set(ae_bytes *b, const void *data, size_t len)
+{
+	ae_status	st = ae_bytes_reserve(b, len);
+
+	if (st != AE_OK)
+		return st;
+	if (len)
+		memcpy(b->data, data, len);
+	b->len = len;
+	return AE_OK;
+}
+
+/* ---------------------------------------------------------------- metapage */
+
+ae_bt_meta *
+bt_meta_ptr(void *page)
+{
+	uint16_t	len;
+
+	return (ae_bt_meta *) ae_page_item(page, 0, &len);
+}
+
+/*
+ * Pin and latch the metapage in mode and check it (I1).
+ * Exit AE_OK: *out pinned+latched; otherwise nothing held.
+ */
+ae_status
+bt_meta_read(ae_btree *t, ae_latch_mode mode, ae_buf **out)
+{
+	ae_buf	   *b;
+	ae_status	st = ae_buf_read(t->eng, t->file, AE_BT_META_BLOCK, mode, 0, &b);
+	void	   *page;
+	uint16_t	len = 0;
+
+	if (st != AE_OK)
+		return st;
+	page = ae_buf_page(b);
+	if (ae_page_opq(page)->kind == AE_PAGE_META && ae_page_nslots(page) == 1)
+		(void) ae_page_item(page, 0, &len);
+	if (ae_page_opq(page)->magic != AE_PAGE_MAGIC || len != sizeof(ae_bt_meta) ||
+		bt_meta_ptr(page)->magic != AE_BT_META_MAGIC ||
+		bt_meta_ptr(page)->version != AE_BT_FORMAT_VERSION)
+	{
+		ae_buf_release(b);
+		return ae_fail(AE_CORRUPT, t->file, AE_BT_META_BLOCK,
+					   "btree: block 0 is not a B+tree metapage");
+	}
+	*out = b;
+	return AE_OK;
+}
+
+/* Log the metapage's current item (meta latched exclusive, already changed). */
+void
+bt_meta_log(ae_mtr *m, ae_buf *meta)
+{
+	ae_mtr_log(m, meta, AE_RMGR_BTREE, AE_BT_REC_META_SET,
+			   bt_meta_ptr(ae_buf_page(meta)), sizeof(ae_bt_meta));
+}
+
+/*
+ * Allocate a page (README A1): pop the free list or extend at npages.
+ * meta: latched exclusive by the caller. The metapage change is logged in m;
+ * the caller must initialise *out completely and log it in the same mtr.
+ * On failure nothing was changed. Exit AE_OK: *out pinned, latched exclusive.
+ */
+ae_status
+bt_alloc_page(ae_btree *t, ae_mtr *m, ae_buf *meta, ae_buf **out)
+{
+	ae_bt_meta *md = bt_meta_ptr(ae_buf_page(meta));
+	ae_buf	   *b;
+	ae_status	st;
+
+	if (md->free_head != AE_NO_BLOCK)
+	{
+		st = ae_buf_read(t->eng, t->file, md->free_head, AE_LATCH_EXCLUSIVE, 0, &b);
+		if (st != AE_OK)
+			return st;
+		if (ae_page_opq(ae_buf_page(b))->kind != AE_PAGE_FREE)	/* I10 */
+		{
+			ae_buf_release(b);
+			return ae_fail(AE_CORRUPT, t->file, md->free_head,
+						   "btree: free-list page is not free");
+		}
+		md->free_head = ae_page_opq(ae_buf_page(b))->right;
+		md->nfree--;
+	}
+	else
+	{
+		if (md->npages >= AE_NO_BLOCK - 1)
+			return ae_fail(AE_DISK_FULL, t->file, AE_NO_BLOCK, "btree: file has 2^32 blocks");
+		st = ae_buf_new(t->eng, t->file, md->npages, &b);
+		if (st != AE_OK)
+			return st;
+		md->npages++;
+	}
+	bt_meta_log(m, meta);
+	*out = b;
+	return AE_OK;
+}
+
+/*
+ * Push page on the free list (README A2): page becomes AE_PAGE_FREE.
+ * meta and page latched exclusive; both logged in m.
+ */
+void
+bt_free_page(ae_mtr *m, ae_buf *meta, ae_buf *page)
+{
+	ae_bt_meta *md = bt_meta_ptr(ae_buf_page(meta));
+	uint32_t	next = md->free_head;
+
+	ae_page_init(ae_buf_page(page), AE_PAGE_FREE, 0);
+	ae_page_opq(ae_buf_page(page))->left = AE_NO_BLOCK;
+	ae_page_opq(ae_buf_page(page))->right = next;
+	ae_mtr_log(m, page, AE_RMGR_OVERFLOW, AE_OVF_REC_FREE, &next, sizeof(next));
+	md->free_head = ae_buf_block(page);
+	md->nfree++;
+	bt_meta_log(m, meta);
+}
+
+/* ---------------------------------------------------------------- public */
+
+void
+ae_btree_open(ae_btree *t, ae_engine *eng, ae_file_id file, ae_key_cmp cmp)
+{
+	t->eng = eng;
+	t->file = file;
+	t->cmp = cmp ? cmp : ae_key_cmp_bytes;
+}
+
+/* Metapage at block 0, an empty root leaf at block 1; one mtr. */
+ae_status
+ae_btree_create(ae_engine *eng, ae_file_id file)
+{
+	ae_buf	   *meta,
+			   *root;
+	ae_bt_meta	md = {.magic = AE_BT_META_MAGIC, .version = AE_BT_FORMAT_VERSION,
+	.root = 1, .height = 1, .npages = 2, .free_head = AE_NO_BLOCK, .next_id = 1, .next_chain = 1};
+	ae_mtr		m;
+	ae_status	st = ae_buf_new(eng, file, AE_BT_META_BLOCK, &meta);
+
+	if (st != AE_OK)
+		return st;
+	if ((st = ae_buf_new(eng, file, 1, &root)) != AE_OK)
+	{
+		ae_buf_release(meta);
+		return st;
+	}
+	ae_page_init(ae_buf_page(meta), AE_PAGE_META, 0);
+	if (!ae_page_insert_item(ae_buf_page(meta), 0, &md, sizeof(md)))
+		assert(!"metapage item must fit");
+	ae_page_init(ae_buf_page(root), AE_PAGE_BTREE_LEAF, 0);
+	ae_page_opq(ae_buf_page(root))->left = AE_NO_BLOCK;
+	ae_page_opq(ae_buf_page(root))->right = AE_NO_BLOCK;
+	ae_mtr_begin(eng, &m);
+	bt_meta_log(&m, meta);
+	ae_mtr_log_page_image(&m, root);
+	st = ae_mtr_commit(&m, NULL);
+	ae_buf_release(root);
+	ae_buf_release(meta);
+	return st;
+}
+
+ae_status
+ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
+{
+	ae_buf	   *meta;
+	ae_bt_meta *md;
+	ae_mtr		m;
+	ae_status	st = bt_meta_read(t, AE_LATCH_EXCLUSIVE, &meta);
+
+	if (st != AE_OK)
+		return st;
+	md = bt_meta_ptr(ae_buf_page(meta));
+	if (md->next_id + n < md->next_id)
+	{
+		ae_buf_release(meta);
+		return ae_fail(AE_TOO_LARGE, t->file, 0, "btree: id counter would wrap");
+	}
+	*first = md->next_id;
+	md->next_id += n;
+	ae_mtr_begin(t->eng, &m);
+	bt_meta_log(&m, meta);
+	st = ae_mtr_commit(&m, NULL);
+	ae_buf_release(meta);
+	return st;
+}
+
+ae_status
+ae_btree_peek_ids(ae_btree *t, uint64_t *next)
+{
+	ae_buf	   *meta;
+	ae_status	st = bt_meta_read(t, AE_LATCH_SHARED, &meta);
+
+	if (st != AE_OK)
+		return st;
+	*next = bt_meta_ptr(ae_buf_page(meta))->next_id;
+	ae_buf_release(meta);
+	return AE_OK;
+}
+
+ae_status
+ae_btree_get_info(ae_btree *t, ae_btree_info *out)
+{
+	ae_buf	   *meta;
+	ae_bt_meta *md;
+	ae_status	st = bt_meta_read(t, AE_LATCH_SHARED, &meta);
+
+	if (st != AE_OK)
+		return st;
+	md = bt_meta_ptr(ae_buf_page(meta));
+	out->height = md->height;
+	out->npages = md->npages;
+	out->nfree = md->nfree;
+	out->next_id = md->next_id;
+	ae_buf_release(meta);
+	return AE_OK;
+}

@@ -1,0 +1,89 @@
+/*
+ * btree_redo.c — redo of AE_RMGR_BTREE records (layouts in btree_format.h).
+ *
+ * Each function applies exactly the change its record describes to the page
+ * image as it was before that change, using the same page-module calls as the
+ * live code, so the result is the same page (R1). Splits and new roots are
+ * logged as page images and replayed by the wal module (AE_RMGR_PAGE).
+ */
+#include "btree_internal.h"
+
+static ae_status
+bad(const ae_log_record *rec, const char *what)
+{
+	return ae_fail(AE_CORRUPT, rec->file, rec->block, "btree redo: %s (record type %d)",
+				   what, rec->type);
+}
+
+static ae_status
+redo_meta(const ae_log_record *rec, void *page)
+{
+	const void *p = ae_log_record_payload(rec);
+
+	if (rec->payload_len != sizeof(ae_bt_meta))
+		return bad(rec, "metapage record of the wrong size");
+	if (ae_page_is_new(page) || ae_page_opq(page)->kind != AE_PAGE_META ||
+		ae_page_nslots(page) != 1)
+	{
+		ae_page_init(page, AE_PAGE_META, 0);
+		if (!ae_page_insert_item(page, 0, p, sizeof(ae_bt_meta)))
+			return bad(rec, "metapage item does not fit");
+		return AE_OK;
+	}
+	memcpy(bt_meta_ptr(page), p, sizeof(ae_bt_meta));
+	return AE_OK;
+}
+
+static ae_status
+redo_leaf(const ae_log_record *rec, void *page)
+{
+	const char *p = ae_log_record_payload(rec);
+	uint16_t	slot;
+	uint16_t	ilen = (uint16_t) (rec->payload_len - 2);
+	int			n = ae_page_nslots(page);
+
+	if (rec->payload_len < 2 || rec->payload_len > 2 + AE_BT_MAX_LEAF_ITEM)
+		return bad(rec, "bad payload length");
+	if (ae_page_opq(page)->kind != AE_PAGE_BTREE_LEAF)
+		return bad(rec, "leaf record on a page that is not a leaf");
+	memcpy(&slot, p, 2);
+	switch (rec->type)
+	{
+		case AE_BT_REC_LEAF_INSERT:
+			if (slot > n || !ae_page_insert_item(page, slot, p + 2, ilen))
+				return bad(rec, "leaf insert does not apply");
+			return AE_OK;
+		case AE_BT_REC_LEAF_DELETE:
+			if (slot >= n)
+				return bad(rec, "leaf delete of a missing slot");
+			ae_page_delete_item(page, slot);
+			return AE_OK;
+		default:
+			if (slot >= n || !ae_page_replace_item(page, slot, p + 2, ilen))
+				return bad(rec, "leaf replace does not apply");
+			return AE_OK;
+	}
+}
+
+static ae_status
+bt_redo(ae_engine *eng, const ae_log_record *rec, void *page)
+{
+	switch (rec->type)
+	{
+		case AE_BT_REC_META_SET:
+			return redo_meta(rec, page);
+		case AE_BT_REC_LEAF_INSERT:
+		case AE_BT_REC_LEAF_DELETE:
+		case AE_BT_REC_LEAF_REPLACE:
+			return redo_leaf(rec, page);
+		default:
+			return bad(rec, "unknown record type");
+	}
+}
+
+void
+ae_btree_register_redo(void)
+{
+	ae_wal_register_rmgr(AE_RMGR_BTREE, "btree", bt_redo);
+	ae_wal_register_rmgr(AE_RMGR_OVERFLOW, "overflow", bt_ovf_redo);
+}

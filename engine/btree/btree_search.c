@@ -1,0 +1,297 @@
+/*
+ * btree_search.c — item encoding, binary search inside a page, read-only
+ * descent with latch coupling, and ae_btree_get.
+ */
+#include <stdlib.h>
+#include "btree_internal.h"
+
+/* ---------------------------------------------------------------- keys */
+
+int
+ae_key_cmp_bytes(const void *a, size_t alen, const void *b, size_t blen)
+{
+	size_t		n = alen < blen ? alen : blen;
+	int			c = n ? memcmp(a, b, n) : 0;
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : (alen > blen ? 1 : 0);
+}
+
+/* ---------------------------------------------------------------- items */
+
+void
+bt_stub_encode(const bt_stub *s, char *out)
+{
+	memcpy(out, &s->first, 4);
+	memcpy(out + 4, &s->len, 8);
+	memcpy(out + 12, &s->chain, 8);
+}
+
+void
+bt_stub_decode(const void *in, bt_stub *s)
+{
+	const char *p = in;
+
+	memcpy(&s->first, p, 4);
+	memcpy(&s->len, p + 4, 8);
+	memcpy(&s->chain, p + 12, 8);
+}
+
+/* Decode leaf item i of page (no checks beyond I3: the item holds its key). */
+void
+bt_leaf_item_get(const void *page, int i, bt_leaf_item *out)
+{
+	uint16_t	len;
+	const char *p = ae_page_item(page, i, &len);
+
+	memcpy(&out->klen, p, 2);
+	assert(len >= AE_BT_LEAF_HDR + out->klen);	/* I3 */
+	out->key = p + 2;
+	out->flags = (uint8_t) p[2 + out->klen];
+	out->val = p + AE_BT_LEAF_HDR + out->klen;
+	out->vlen = len - AE_BT_LEAF_HDR - out->klen;
+}
+
+/* Encode a leaf item into buf (AE_BT_MAX_LEAF_ITEM bytes); returns its length. */
+uint16_t
+bt_leaf_item_build(char *buf, const void *key, size_t klen, uint8_t flags,
+				   const void *val, size_t vlen)
+{
+	uint16_t	k = (uint16_t) klen;
+
+	assert(klen <= AE_BTREE_MAX_KEY && vlen <= AE_BTREE_INLINE_MAX);
+	memcpy(buf, &k, 2);
+	if (klen)
+		memcpy(buf + 2, key, klen);
+	buf[2 + klen] = (char) flags;
+	if (vlen)
+		memcpy(buf + AE_BT_LEAF_HDR + klen, val, vlen);
+	return (uint16_t) (AE_BT_LEAF_HDR + klen + vlen);
+}
+
+const char *
+bt_inner_key(const void *page, int i, uint16_t *klen)
+{
+	uint16_t	len;
+	const char *p = ae_page_item(page, i, &len);
+
+	assert(len >= AE_BT_INNER_HDR);
+	*klen = len - AE_BT_INNER_HDR;
+	return p + AE_BT_INNER_HDR;
+}
+
+uint32_t
+bt_inner_child(const void *page, int i)
+{
+	uint16_t	len;
+	const char *p = ae_page_item(page, i, &len);
+	uint32_t	c;
+
+	memcpy(&c, p, 4);
+	return c;
+}
+
+/* First slot whose key is >= key (nslots if none); *found if equal. */
+int
+bt_leaf_search(const ae_btree *t, const void *page, const void *key, size_t klen,
+			   bool *found)
+{
+	int			lo = 0,
+				hi = ae_page_nslots(page);
+	bt_leaf_item it;
+
+	*found = false;
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c;
+
+		bt_leaf_item_get(page, mid, &it);
+		c = t->cmp(it.key, it.klen, key, klen);
+		if (c < 0)
+			lo = mid + 1;
+		else
+		{
+			if (c == 0)
+				*found = true;
+			hi = mid;
+		}
+	}
+	return lo;
+}
+
+/*
+ * Index of the child to follow in an inner page: the last i such that i == 0
+ * (minus infinity, I4) or key[i] <= key (strict: key[i] < key).
+ */
+int
+bt_inner_search(const ae_btree *t, const void *page, const void *key, size_t klen,
+				bool strict)
+{
+	int			lo = 1,
+				hi = ae_page_nslots(page);
+
+	assert(hi >= 1);			/* I4: an inner page is never empty */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+		uint16_t	sl;
+		const char *s = bt_inner_key(page, mid, &sl);
+		int			c = t->cmp(s, sl, key, klen);
+
+		if (c < 0 || (c == 0 && !strict))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1;
+}
+
+/* Conservative: true if an item of len bytes certainly fits (README I6). */
+bool
+bt_fits(const void *page, size_t len)
+{
+	return ae_page_free_space_total(page) >= len + BT_ITEM_OVERHEAD;
+}
+
+bool
+bt_fits_replace(const void *page, int slot, size_t len)
+{
+	uint16_t	old;
+
+	(void) ae_page_item(page, slot, &old);
+	return ae_page_free_space_total(page) + old >= len + BT_ITEM_OVERHEAD;
+}
+
+/* AE_CORRUPT unless b is a page of the given kind and level (I2). */
+ae_status
+bt_check_page(ae_btree *t, ae_buf *b, int kind, int level)
+{
+	ae_page_opaque *o = ae_page_opq(ae_buf_page(b));
+
+	if (o->magic != AE_PAGE_MAGIC || o->kind != kind || (level >= 0 && o->level != level))
+		return ae_fail(AE_CORRUPT, t->file, ae_buf_block(b),
+					   "btree: expected page kind %d level %d, found kind %d level %d",
+					   kind, level, o->kind, o->level);
+	return AE_OK;
+}
+
+/* ---------------------------------------------------------------- descent */
+
+static int
+seek_child(ae_btree *t, const void *page, const void *key, size_t klen, bt_seek how)
+{
+	switch (how)
+	{
+		case BT_SEEK_FIRST:
+			return 0;
+		case BT_SEEK_LAST:
+			return ae_page_nslots(page) - 1;
+		case BT_SEEK_LT:
+			return bt_inner_search(t, page, key, klen, true);
+		default:
+			return bt_inner_search(t, page, key, klen, false);
+	}
+}
+
+/*
+ * Descend from the metapage to a leaf with shared latch coupling (README L1).
+ * how picks the child at each level. flags go to ae_buf_read for the leaf.
+ * lowfence (optional): set to the separator bounding the leaf from below;
+ * *has_fence false when the leaf's range starts at minus infinity.
+ * Entry: nothing held. Exit AE_OK: *leaf pinned and latched shared; else nothing held.
+ */
+ae_status
+bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
+				int flags, ae_buf **leaf, ae_bytes *lowfence, bool *has_fence)
+{
+	ae_buf	   *meta,
+			   *node,
+			   *child;
+	ae_status	st = bt_meta_read(t, AE_LATCH_SHARED, &meta);
+	int			level;
+
+	if (st != AE_OK)
+		return st;
+	level = (int) bt_meta_ptr(ae_buf_page(meta))->height - 1;
+	st = ae_buf_read(t->eng, t->file, bt_meta_ptr(ae_buf_page(meta))->root,
+					 AE_LATCH_SHARED, level == 0 ? flags : 0, &node);
+	ae_buf_release(meta);
+	if (st != AE_OK)
+		return st;
+	if (has_fence)
+		*has_fence = false;
+	for (; level > 0; level--)
+	{
+		void	   *page = ae_buf_page(node);
+		int			i;
+
+		if ((st = bt_check_page(t, node, AE_PAGE_BTREE_INNER, level)) != AE_OK)
+			break;
+		i = seek_child(t, page, key, klen, how);
+		if (lowfence && i > 0)
+		{
+			uint16_t	sl;
+			const char *s = bt_inner_key(page, i, &sl);
+
+			if ((st = bt_bytes_set(lowfence, s, sl)) != AE_OK)
+				break;
+			*has_fence = true;
+		}
+		st = ae_buf_read(t->eng, t->file, bt_inner_child(page, i), AE_LATCH_SHARED,
+						 level == 1 ? flags : 0, &child);
+		if (st != AE_OK)
+			break;
+		ae_buf_release(node);
+		node = child;
+	}
+	if (st == AE_OK)
+		st = bt_check_page(t, node, AE_PAGE_BTREE_LEAF, 0);
+	if (st != AE_OK)
+	{
+		ae_buf_release(node);
+		return st;
+	}
+	*leaf = node;
+	return AE_OK;
+}
+
+/* ---------------------------------------------------------------- get */
+
+ae_status
+ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
+{
+	if (klen > AE_BTREE_MAX_KEY)
+		return ae_fail(AE_TOO_LARGE, t->file, AE_NO_BLOCK, "btree: key of %zu bytes", klen);
+	for (;;)
+	{
+		ae_buf	   *leaf;
+		bool		found;
+		bt_leaf_item it;
+		bt_stub		stub;
+		ae_status	st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL);
+		int			slot;
+
+		if (st != AE_OK)
+			return st;
+		slot = bt_leaf_search(t, ae_buf_page(leaf), key, klen, &found);
+		if (!found)
+		{
+			ae_buf_release(leaf);
+			return AE_NOT_FOUND;
+		}
+		bt_leaf_item_get(ae_buf_page(leaf), slot, &it);
+		if (!(it.flags & AE_BT_ITEM_OVERFLOW))
+		{
+			st = bt_bytes_set(out, it.val, it.vlen);
+			ae_buf_release(leaf);
+			return st;
+		}
+		bt_stub_decode(it.val, &stub);
+		ae_buf_release(leaf);	/* README L4: read the chain without the leaf */
+		st = bt_ovf_read(t, &stub, 0, out);
+		if (st != BT_RETRY)
+			return st;
+	}
+}

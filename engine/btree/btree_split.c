@@ -1,0 +1,294 @@
+/*
+ * btree_split.c — page splits and root growth (README W3, W4).
+ *
+ * A split is one mtr over at most five pages: the metapage (allocation), the
+ * page split, its new right sibling, the parent (one new separator) and, for
+ * leaves, the old right neighbour (left link). All of them are logged as full
+ * page images. The parent always has room (preemptive splitting, I7).
+ */
+#include <stdlib.h>
+#include "btree_internal.h"
+
+static char split_scratch[AE_PAGE_SIZE];	/* process-local copy of the page being split */
+
+/* Estimated bytes an item of len bytes takes on a page (conservative, I6). */
+static size_t
+cost(size_t len)
+{
+	return len + BT_ITEM_OVERHEAD;
+}
+
+/* Reinitialise page as an empty page of kind/level keeping its LSN. */
+static void
+reinit(void *page, int kind, int level)
+{
+	uint64_t	lsn = ae_page_hdr(page)->lsn;
+
+	ae_page_init(page, (uint8_t) kind, (uint16_t) level);
+	ae_page_hdr(page)->lsn = lsn;
+	ae_page_opq(page)->left = AE_NO_BLOCK;
+	ae_page_opq(page)->right = AE_NO_BLOCK;
+}
+
+/*
+ * The virtual item list of a split: the page's items with op's change applied
+ * (an insert at ins, or the item at rep resized). Fills size[] and returns
+ * its length.
+ */
+static int
+virtual_sizes(ae_btree *t, const void *page, const bt_op *op, size_t *size, int *ins)
+{
+	int			n = ae_page_nslots(page),
+				rep = -1,
+				nv = 0;
+	bool		found;
+
+	*ins = -1;
+	if (op && op->item && ae_page_opq((void *) page)->level == 0)
+	{
+		int			slot = bt_leaf_search(t, page, op->key, op->klen, &found);
+
+		if (found)
+			rep = slot;
+		else
+			*ins = slot;
+	}
+	for (int j = 0; j < n; j++)
+	{
+		uint16_t	len;
+
+		(void) ae_page_item(page, j, &len);
+		if (j == *ins)
+			size[nv++] = cost(op->ilen);
+		size[nv++] = j == rep ? cost(op->ilen) + BT_ITEM_OVERHEAD : cost(len);
+	}
+	if (*ins == n)
+		size[nv++] = cost(op->ilen);
+	return nv;
+}
+
+/* Split point k: virtual items [0,k) stay, [k,nv) move right; both fit (I6). */
+static int
+choose_split(const size_t *size, int nv, bool append)
+{
+	size_t		total = 0,
+				left = 0,
+				best = (size_t) -1;
+	int			k = -1;
+
+	for (int j = 0; j < nv; j++)
+		total += size[j];
+	if (append && total - size[nv - 1] <= AE_PAGE_USABLE)
+		return nv - 1;			/* rightmost append: new item alone on the right */
+	for (int j = 1; j < nv; j++)
+	{
+		size_t		worst;
+
+		left += size[j - 1];
+		if (left > AE_PAGE_USABLE)
+			break;
+		worst = left > total - left ? left : total - left;
+		if (total - left <= AE_PAGE_USABLE && worst < best)
+			best = worst, k = j;
+	}
+	assert(k > 0);				/* I6 */
+	return k;
+}
+
+/* Copy the items of split_scratch to node (left) and right per split point k. */
+static void
+distribute(void *node, void *right, int n, int ins, int k, bool inner)
+{
+	bool		first_right = true;
+
+	for (int j = 0; j < n; j++)
+	{
+		uint16_t	len;
+		const char *item = ae_page_item(split_scratch, j, &len);
+		int			v = j + (ins >= 0 && j >= ins ? 1 : 0);
+		void	   *dst = v >= k ? right : node;
+		bool		ok;
+
+		if (inner && dst == right && first_right)
+			len = AE_BT_INNER_HDR;	/* I4: the first separator becomes minus infinity */
+		if (dst == right)
+			first_right = false;
+		ok = ae_page_insert_item(dst, ae_page_nslots(dst), item, len);
+		assert(ok);				/* I6 */
+		(void) ok;
+	}
+}
+
+/* The separator key for split point k (the first key of the right page). */
+static const char *
+separator(ae_btree *t, const bt_op *op, int ins, int k, bool inner, uint16_t *sl)
+{
+	int			r;
+
+	if (k == ins)
+	{
+		*sl = (uint16_t) op->klen;
+		return op->key;
+	}
+	r = (ins >= 0 && k > ins) ? k - 1 : k;
+	if (inner)
+		return bt_inner_key(split_scratch, r, sl);
+	{
+		bt_leaf_item it;
+
+		bt_leaf_item_get(split_scratch, r, &it);
+		*sl = it.klen;
+		return it.key;
+	}
+}
+
+/* Insert (sep -> child) into parent at slot (I7: parent has room). */
+static void
+parent_insert(ae_buf *parent, int slot, uint32_t child, const char *sep, uint16_t sl)
+{
+	char		item[AE_BT_MAX_INNER_ITEM];
+	void	   *pp = ae_buf_page(parent);
+	bool		ok;
+
+	memcpy(item, &child, 4);
+	memcpy(item + 4, sep, sl);
+	assert(bt_fits(pp, AE_BT_INNER_HDR + (size_t) sl));	/* I7 */
+	ok = ae_page_insert_item(pp, slot, item, (uint16_t) (AE_BT_INNER_HDR + sl));
+	assert(ok);
+	(void) ok;
+}
+
+/* Rebuild node and right from split_scratch and link everything (no I/O). */
+static void
+split_pages(ae_btree *t, ae_buf *parent, int pslot, ae_buf *node, ae_buf *right,
+			ae_buf *rn, const bt_op *op)
+{
+	static size_t size[AE_PAGE_SIZE / 4];
+	void	   *np = ae_buf_page(node),
+			   *rp = ae_buf_page(right);
+	int			level = ae_page_opq(np)->level,
+				n = ae_page_nslots(np),
+				ins,
+				nv,
+				k;
+	uint32_t	oldright = ae_page_opq(np)->right;
+	uint16_t	sl;
+	const char *sep;
+
+	memcpy(split_scratch, np, AE_PAGE_SIZE);
+	nv = virtual_sizes(t, split_scratch, op, size, &ins);
+	k = choose_split(size, nv, level == 0 && ins == n && oldright == AE_NO_BLOCK);
+	reinit(np, level ? AE_PAGE_BTREE_INNER : AE_PAGE_BTREE_LEAF, level);
+	reinit(rp, level ? AE_PAGE_BTREE_INNER : AE_PAGE_BTREE_LEAF, level);
+	distribute(np, rp, n, ins, k, level > 0);
+	sep = separator(t, op, ins, k, level > 0, &sl);
+	parent_insert(parent, pslot + 1, ae_buf_block(right), sep, sl);
+	if (level == 0)
+	{
+		ae_page_opq(np)->left = ae_page_opq(split_scratch)->left;
+		ae_page_opq(np)->right = ae_buf_block(right);
+		ae_page_opq(rp)->left = ae_buf_block(node);
+		ae_page_opq(rp)->right = oldright;
+		if (rn)
+			ae_page_opq(ae_buf_page(rn))->left = ae_buf_block(right);
+	}
+}
+
+/* Latch the metapage exclusive for an allocation without waiting (L3). */
+static bool
+meta_try(ae_buf *meta, bool *meta_latched, bool *here)
+{
+	*here = false;
+	if (*meta_latched)
+		return true;
+	if (!ae_buf_try_latch(meta, AE_LATCH_EXCLUSIVE))
+		return false;
+	*meta_latched = *here = true;
+	return true;
+}
+
+/*
+ * Split node (child pslot of parent) into node + a new right sibling, placing
+ * op's pending change (if any) so it fits afterwards. parent, node: latched
+ * exclusive; meta pinned, latched exclusive iff *meta_latched (else tried
+ * without waiting: BT_RESTART if busy). Exit AE_OK: parent and node still
+ * latched, *right pinned+latched exclusive; the metapage in its entry state.
+ * On error nothing changed and *right is not set.
+ */
+ae_status
+bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,
+		 int pslot, ae_buf *node, const bt_op *op, ae_buf **right)
+{
+	ae_buf	   *rn = NULL;
+	uint32_t	rblk = ae_page_opq(ae_buf_page(node))->right;
+	ae_mtr	   *m;
+	bool		here;
+	ae_status	st;
+
+	if (!meta_try(meta, meta_latched, &here))
+		return BT_RESTART;
+	if (!(m = malloc(sizeof(ae_mtr))))
+		st = ae_fail(AE_NO_MEMORY, t->file, AE_NO_BLOCK, "btree: no memory for an mtr");
+	else if (ae_page_opq(ae_buf_page(node))->level == 0 && rblk != AE_NO_BLOCK)
+		st = ae_buf_read(t->eng, t->file, rblk, AE_LATCH_EXCLUSIVE, 0, &rn);	/* L2 */
+	else
+		st = AE_OK;
+	if (st == AE_OK)
+	{
+		ae_mtr_begin(t->eng, m);
+		if ((st = bt_alloc_page(t, m, meta, right)) != AE_OK)
+			ae_mtr_abort(m);
+	}
+	if (st == AE_OK)
+	{
+		split_pages(t, parent, pslot, node, *right, rn, op);
+		ae_mtr_log_page_image(m, node);
+		ae_mtr_log_page_image(m, *right);
+		ae_mtr_log_page_image(m, parent);
+		if (rn)
+			ae_mtr_log_page_image(m, rn);
+		st = ae_mtr_commit(m, NULL);
+	}
+	if (rn)
+		ae_buf_release(rn);
+	if (here)
+	{
+		ae_buf_unlatch(meta);
+		*meta_latched = false;
+	}
+	free(m);
+	return st;
+}
+
+/*
+ * Give the tree a new root whose only child is root (W4). meta and root
+ * latched exclusive. Exit AE_OK: *newroot pinned and latched exclusive.
+ */
+ae_status
+bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot)
+{
+	ae_bt_meta *md = bt_meta_ptr(ae_buf_page(meta));
+	ae_mtr	   *m = malloc(sizeof(ae_mtr));
+	uint32_t	child = ae_buf_block(root);
+	ae_status	st;
+
+	if (!m)
+		return ae_fail(AE_NO_MEMORY, t->file, AE_NO_BLOCK, "btree: no memory for an mtr");
+	ae_mtr_begin(t->eng, m);
+	if ((st = bt_alloc_page(t, m, meta, newroot)) != AE_OK)
+	{
+		ae_mtr_abort(m);
+		free(m);
+		return st;
+	}
+	reinit(ae_buf_page(*newroot), AE_PAGE_BTREE_INNER, ae_page_opq(ae_buf_page(root))->level + 1);
+	if (!ae_page_insert_item(ae_buf_page(*newroot), 0, &child, 4))
+		assert(!"empty page");
+	md->root = ae_buf_block(*newroot);
+	md->height++;
+	bt_meta_log(m, meta);
+	ae_mtr_log_page_image(m, *newroot);
+	st = ae_mtr_commit(m, NULL);
+	free(m);
+	return st;
+}
