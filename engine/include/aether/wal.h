@@ -94,7 +94,23 @@ ae_status	ae_mtr_commit(ae_mtr *m, ae_lsn *end);
 /* Drop staged records (the caller must not have changed the pages). */
 void		ae_mtr_abort(ae_mtr *m);
 
+/* AE_RMGR_PAGE record types (wal/page_redo.c) */
+enum
+{
+	AE_PAGE_REDO_IMAGE = 1,		/* payload: the whole 8 KiB page */
+	AE_PAGE_REDO_PATCH = 2		/* payload: entries of (u16 offset, u16 len, len bytes) */
+};
+
+/*
+ * Stage a byte patch: after redo, bytes [off, off+len) of b's page equal
+ * `bytes`. For small edits (metapage counters). The caller has already made
+ * the same change to the page (b latched exclusive).
+ */
+void		ae_mtr_log_patch(ae_mtr *m, ae_buf *b, uint16_t off, const void *bytes, uint16_t len);
+
 /* ---- log ---- */
+#define AE_WAL_START_LSN	((ae_lsn) 8)	/* LSN of the first record; 0 means "never logged" */
+
 ae_lsn		ae_wal_insert_lsn(ae_engine *eng);	/* end of the last inserted record */
 ae_lsn		ae_wal_flushed_lsn(ae_engine *eng);	/* everything before this is durable */
 

@@ -1,0 +1,180 @@
+/*
+ * mtr.c — mini-transactions: stage records in process memory, then append
+ * them to the log as one group and stamp the pages. See wal/README.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wal_internal.h"
+
+void
+ae_mtr_begin(ae_engine *eng, ae_mtr *m)
+{
+	m->eng = eng;
+	m->npages = 0;
+	m->len = 0;
+	m->failed = AE_OK;
+	m->spill = NULL;
+	m->spill_cap = 0;
+}
+
+static char *
+staged(ae_mtr *m)
+{
+	return m->spill ? m->spill : m->buf;
+}
+
+/* Make room for n more staged bytes, spilling to malloc past the fixed buffer. */
+static bool
+reserve(ae_mtr *m, size_t n)
+{
+	size_t		cap = m->spill ? m->spill_cap : sizeof(m->buf);
+	char	   *p;
+
+	if (m->len + n <= cap)
+		return true;
+	while (cap < m->len + n)
+		cap *= 2;
+	p = m->spill ? realloc(m->spill, cap) : malloc(cap);
+	if (!p)
+	{
+		m->failed = ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
+							"out of memory staging a %zu-byte mini-transaction", m->len + n);
+		return false;
+	}
+	if (!m->spill)
+		memcpy(p, m->buf, m->len);
+	m->spill = p;
+	m->spill_cap = cap;
+	return true;
+}
+
+/* Remember b for LSN stamping (once per page). */
+static bool
+add_page(ae_mtr *m, ae_buf *b)
+{
+	for (int i = 0; i < m->npages; i++)
+		if (m->pages[i] == b)
+			return true;
+	if (m->npages == AE_MTR_MAX_PAGES)
+	{
+		m->failed = ae_fail(AE_INVALID, ae_buf_file(b), ae_buf_block(b),
+							"mini-transaction touches more than %d pages", AE_MTR_MAX_PAGES);
+		return false;
+	}
+	m->pages[m->npages++] = b;
+	return true;
+}
+
+/*
+ * Stage a record header for page b (NULL: no page) with room for len payload
+ * bytes; returns where the payload goes, or NULL after recording m->failed.
+ * The payload is zero padded to 8 bytes; the CRC is computed at commit.
+ */
+static char *
+begin_record(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type, size_t len)
+{
+	ae_log_record hdr = {0};
+	size_t		total = ae_wal_align(sizeof(hdr) + len);
+	char	   *p;
+
+	if (m->failed != AE_OK)
+		return NULL;
+	if (len > UINT32_MAX - 64)
+	{
+		m->failed = ae_fail(AE_TOO_LARGE, (ae_file_id) {0}, AE_NO_BLOCK,
+							"log record payload of %zu bytes is too large", len);
+		return NULL;
+	}
+	if ((b && !add_page(m, b)) || !reserve(m, total))
+		return NULL;
+	hdr.total_len = (uint32_t) total;
+	hdr.rmgr = rmgr;
+	hdr.type = type;
+	hdr.block = b ? ae_buf_block(b) : AE_NO_BLOCK;
+	hdr.file = b ? ae_buf_file(b) : (ae_file_id) {0};
+	hdr.payload_len = (uint32_t) len;
+	p = staged(m) + m->len;
+	memcpy(p, &hdr, sizeof(hdr));
+	memset(p + sizeof(hdr) + len, 0, total - sizeof(hdr) - len);
+	m->len += total;
+	return p + sizeof(hdr);
+}
+
+/*
+ * Stage one record about page b (b pinned and latched exclusive by the
+ * caller, or NULL for a record about no page). Errors are remembered and
+ * reported by ae_mtr_commit.
+ */
+void
+ae_mtr_log(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type,
+		   const void *payload, size_t len)
+{
+	char	   *p = begin_record(m, b, rmgr, type, len);
+
+	if (p && len)
+		memcpy(p, payload, len);
+}
+
+/*
+ * Copy the staged group into the log and stamp every registered page with
+ * the group's end LSN (marking it dirty). The last record carries
+ * AE_REC_MTR_END. Entry/exit: registered pages latched exclusive by the
+ * caller (they stay latched). On error nothing was logged and the mtr is
+ * reset; if the caller had changed pages it must treat that as fatal.
+ */
+ae_status
+ae_mtr_commit(ae_mtr *m, ae_lsn *end)
+{
+	char	   *data = staged(m);
+	uint32_t	nrec = 0;
+	size_t		last = 0;
+	ae_lsn		start,
+				e;
+	ae_status	st = m->failed;
+
+	if (st == AE_OK && m->len == 0)
+	{
+		if (end)
+			*end = ae_wal_insert_lsn(m->eng);
+		ae_mtr_abort(m);
+		return AE_OK;
+	}
+	if (st != AE_OK)
+	{
+		ae_mtr_abort(m);
+		return st;
+	}
+	for (size_t off = 0; off < m->len; off += ((ae_log_record *) (data + off))->total_len)
+	{
+		last = off;
+		nrec++;
+	}
+	((ae_log_record *) (data + last))->flags |= AE_REC_MTR_END;
+	for (size_t off = 0; off < m->len;)
+	{
+		ae_log_record *r = (ae_log_record *) (data + off);
+
+		r->crc = ae_crc32c(0, (char *) r + 8, r->total_len - 8);
+		off += r->total_len;
+	}
+	st = ae_wal_insert(m->eng, data, m->len, nrec, &start, &e);
+	if (st == AE_OK)
+		for (int i = 0; i < m->npages; i++)
+			ae_buf_mark_dirty(m->pages[i], e);
+	if (st == AE_OK && end)
+		*end = e;
+	ae_mtr_abort(m);
+	return st;
+}
+
+void
+ae_mtr_abort(ae_mtr *m)
+{
+	free(m->spill);
+	m->spill = NULL;
+	m->spill_cap = 0;
+	m->len = 0;
+	m->npages = 0;
+	m->failed = AE_OK;
+}
