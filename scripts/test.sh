@@ -1,0 +1,208 @@
+#!/bin/bash
+# scripts/test.sh — install what is missing, build with -Werror, install, run
+# every test suite, and end with one line "N passed, N failed".
+#
+# Suites (each counted per test):
+#   engine     test/engine, every test binary under ASan/UBSan
+#   regress    sql/*.sql with pg_regress on a temporary instance (test/schedule)
+#   isolation  test/isolation/specs/*.spec with pg_isolation_regress
+#   tap        test/t/*.pl with prove and PostgreSQL::Test::Cluster (if any)
+# Servers run as the unprivileged user $AETHER_USER (default: aether), in a
+# scratch directory; it is removed when everything passed and kept (path
+# printed) otherwise. Exit status is non-zero when anything failed.
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$REPO_ROOT"
+
+PGXS_TEST=$("$PG_CONFIG" --pkglibdir 2>/dev/null)/pgxs/src/test
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200}	# seconds, per suite
+export PGISOLATIONTIMEOUT=${PGISOLATIONTIMEOUT:-60}	# seconds a step may wait
+
+total_pass=0
+total_fail=0
+summary=()
+
+record() {	# suite passed failed [note]
+	total_pass=$((total_pass + $2))
+	total_fail=$((total_fail + $3))
+	summary+=("$(printf '%-10s %4d passed, %d failed%s' "$1" "$2" "$3" "${4:+  ($4)}")")
+}
+
+finish() {
+	section "summary"
+	printf '%s\n' "${summary[@]}"
+	if [ "$total_fail" -eq 0 ]; then
+		[ -z "${WORK:-}" ] || rm -rf "$WORK"
+	else
+		[ -z "${WORK:-}" ] || say "logs and results kept in $WORK"
+	fi
+	echo "$total_pass passed, $total_fail failed"
+	[ "$total_fail" -eq 0 ]
+	exit
+}
+
+# Count "name ... ok" / "name ... FAILED" lines of pg_regress-style output.
+count_results() {	# logfile -> sets P F
+	P=$(grep -cE '^(test |     )?[[:space:]]*[^ ]+[[:space:]]+\.\.\. ok' "$1")
+	F=$(grep -cE '^(test |     )?[[:space:]]*[^ ]+[[:space:]]+\.\.\. (FAILED|failed)' "$1")
+}
+
+show_file() {	# path what [max lines]
+	[ -s "$1" ] || return 0
+	local n max=${3:-400}
+	n=$(wc -l < "$1")
+	say "---- $2 ($1, $n lines) ----"
+	head -n "$max" "$1"
+	[ "$n" -le "$max" ] || say "... ($((n - max)) more lines in $1)"
+	say "---- end of $2 ----"
+}
+
+schedule_tests() {	# schedule file -> test names, one a line
+	sed -n 's/^test: *//p' "$1" | tr ' ' '\n' | sed '/^$/d'
+}
+
+# ---------------------------------------------------------------- setup
+section "dependencies"
+if ! bash scripts/install-deps.sh; then
+	record deps 0 1 "install-deps.sh failed"
+	finish
+fi
+ensure_user
+
+section "build and install (-Werror)"
+built=1
+if ! build_and_install; then
+	built=0
+	record build 0 1 "make failed"
+fi
+
+WORK=$(user_tmpdir test)
+# Everything the servers and test programs read or write is copied into
+# $WORK, owned by $AETHER_USER, so the repository may live anywhere.
+mkdir -p "$WORK/src"
+cp -r sql expected test/schedule test/aether-test.conf "$WORK/src/"
+mkdir -p "$WORK/src/isolation" && cp -r test/isolation/specs test/isolation/expected \
+	test/isolation/isolation_schedule "$WORK/src/isolation/"
+[ ! -d test/t ] || cp -r test/t "$WORK/src/t"
+chown -R "$AETHER_USER": "$WORK" 2>/dev/null || true
+
+# ---------------------------------------------------------------- engine
+section "engine unit tests (ASan/UBSan)"
+ntests=$(ls test/engine/test_*.c 2>/dev/null | wc -l)
+if [ "$ntests" -eq 0 ]; then
+	record engine 0 0 "no test/engine/test_*.c yet"
+else
+	timeout "$SUITE_TIMEOUT" make -C test/engine check SAN=1 2>&1 | tee "$WORK/engine.log"
+	line=$(grep -E '^engine: [0-9]+ passed, [0-9]+ failed' "$WORK/engine.log" | tail -n 1)
+	if [ -n "$line" ]; then
+		read -r p f < <(sed -E 's/^engine: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
+		record engine "$p" "$f"
+	else
+		record engine 0 "$ntests" "build of the engine tests failed or timed out"
+	fi
+fi
+
+# ---------------------------------------------------------------- pg_regress
+section "pg_regress (sql/*.sql on a temporary instance with aether preloaded)"
+mapfile -t regress_tests < <(schedule_tests test/schedule)
+extra=()
+for f in sql/*.sql; do
+	t=$(basename "$f" .sql)
+	if ! printf '%s\n' "${regress_tests[@]}" | grep -qx "$t"; then
+		say "warning: $f is not in test/schedule; running it last"
+		extra+=("$t")
+	fi
+done
+nregress=$(( ${#regress_tests[@]} + ${#extra[@]} ))
+if [ "$built" -eq 0 ]; then
+	record regress 0 "$nregress" "not run: build failed"
+else
+	(cd "$WORK" && timeout "$SUITE_TIMEOUT" runuser -u "$AETHER_USER" -- \
+		"$PGXS_TEST/regress/pg_regress" --bindir="$PG_BINDIR" \
+		--temp-instance="$WORK/regress-instance" \
+		--temp-config="$WORK/src/aether-test.conf" \
+		--inputdir="$WORK/src" --outputdir="$WORK/regress" \
+		--schedule="$WORK/src/schedule" "${extra[@]}") 2>&1 | tee "$WORK/regress.log"
+	count_results "$WORK/regress.log"
+	if [ $((P + F)) -eq 0 ]; then
+		record regress 0 "$nregress" "pg_regress did not run the tests"
+		show_file "$WORK/regress/log/postmaster.log" "server log" 100
+		show_file "$WORK/regress/log/initdb.log" "initdb log" 50
+	else
+		missing=$((nregress - P - F)); [ "$missing" -ge 0 ] || missing=0
+		record regress "$P" $((F + missing))
+		if [ $((F + missing)) -gt 0 ]; then
+			show_file "$WORK/regress/regression.diffs" "regression.diffs"
+			grep -E 'terminated by signal|PANIC|TRAP' "$WORK/regress/log/postmaster.log" 2>/dev/null | head -n 20
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- isolation
+section "isolation (test/isolation/specs/*.spec)"
+mapfile -t iso_tests < <(schedule_tests test/isolation/isolation_schedule)
+extra=()
+for f in test/isolation/specs/*.spec; do
+	[ -e "$f" ] || continue
+	t=$(basename "$f" .spec)
+	if ! printf '%s\n' "${iso_tests[@]}" | grep -qx "$t"; then
+		say "warning: $f is not in test/isolation/isolation_schedule; running it last"
+		extra+=("$t")
+	fi
+done
+niso=$(( ${#iso_tests[@]} + ${#extra[@]} ))
+if [ "$built" -eq 0 ]; then
+	record isolation 0 "$niso" "not run: build failed"
+else
+	(cd "$WORK" && timeout "$SUITE_TIMEOUT" runuser -u "$AETHER_USER" -- \
+		env PGISOLATIONTIMEOUT="$PGISOLATIONTIMEOUT" \
+		"$PGXS_TEST/isolation/pg_isolation_regress" --bindir="$PG_BINDIR" \
+		--temp-instance="$WORK/isolation-instance" \
+		--temp-config="$WORK/src/aether-test.conf" \
+		--inputdir="$WORK/src/isolation" --outputdir="$WORK/isolation" \
+		--schedule="$WORK/src/isolation/isolation_schedule" "${extra[@]}") 2>&1 |
+		tee "$WORK/isolation.log"
+	count_results "$WORK/isolation.log"
+	if [ $((P + F)) -eq 0 ]; then
+		record isolation 0 "$niso" "pg_isolation_regress did not run the specs"
+		show_file "$WORK/isolation/log/postmaster.log" "server log" 100
+	else
+		missing=$((niso - P - F)); [ "$missing" -ge 0 ] || missing=0
+		record isolation "$P" $((F + missing))
+		if [ $((F + missing)) -gt 0 ]; then
+			show_file "$WORK/isolation/regression.diffs" "isolation regression.diffs"
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- TAP
+section "TAP (test/t/*.pl)"
+tap_files=()
+[ ! -d "$WORK/src/t" ] || mapfile -t tap_files < <(ls "$WORK/src/t"/*.pl 2>/dev/null)
+if [ ${#tap_files[@]} -eq 0 ]; then
+	record tap 0 0 "no test/t/*.pl"
+elif [ "$built" -eq 0 ]; then
+	record tap 0 ${#tap_files[@]} "not run: build failed"
+else
+	p=0 f=0
+	for t in "${tap_files[@]}"; do
+		name=$(basename "$t" .pl)
+		tdir="$WORK/tap/$name"
+		runuser -u "$AETHER_USER" -- mkdir -p "$tdir"
+		# what PGXS's prove_installcheck sets up
+		if (cd "$tdir" && timeout "$SUITE_TIMEOUT" runuser -u "$AETHER_USER" -- env \
+			PATH="$PG_BINDIR:$PATH" TESTDIR="$tdir" top_builddir="$tdir" \
+			PG_REGRESS="$PGXS_TEST/regress/pg_regress" PGPORT=65432 \
+			prove -I "$PGXS_TEST/perl" -I "$WORK/src/t" --timer "$t"); then
+			p=$((p + 1))
+		else
+			f=$((f + 1))
+			for l in "$tdir"/tmp_check/log/*; do
+				show_file "$l" "$(basename "$l")" 150
+			done
+		fi
+	done
+	record tap "$p" "$f"
+fi
+
+finish
