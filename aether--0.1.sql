@@ -1,0 +1,31 @@
+-- aether--0.1.sql: the Aether table access method and its operator functions.
+\echo Use "CREATE EXTENSION aether" to load this file. \quit
+
+-- Fails with a hint when aether is not in shared_preload_libraries.
+CREATE FUNCTION aether_check_preloaded() RETURNS void
+    AS 'MODULE_PATHNAME', 'aether_check_preloaded' LANGUAGE C STRICT;
+SELECT aether_check_preloaded();
+
+CREATE FUNCTION aether_tableam_handler(internal) RETURNS table_am_handler
+    AS 'MODULE_PATHNAME', 'aether_tableam_handler' LANGUAGE C STRICT;
+
+CREATE ACCESS METHOD aether TYPE TABLE HANDLER aether_tableam_handler;
+COMMENT ON ACCESS METHOD aether IS 'Aether: B+tree tables in Aether''s own buffer pool and log';
+
+-- Engine statistics (buffer pool and log counters).
+CREATE FUNCTION aether_stats(
+    OUT pool_pages bigint, OUT pages_used bigint, OUT pages_dirty bigint,
+    OUT reads bigint, OUT writes bigint, OUT hits bigint, OUT evictions bigint,
+    OUT wal_records bigint, OUT wal_bytes bigint, OUT wal_flushes bigint,
+    OUT wal_insert_lsn bigint, OUT wal_flushed_lsn bigint)
+    AS 'MODULE_PATHNAME', 'aether_stats' LANGUAGE C STRICT VOLATILE;
+
+-- Check the structure and checksums of an aether table's B+tree.
+CREATE FUNCTION aether_verify(rel regclass, OUT rows bigint, OUT height int,
+    OUT pages bigint, OUT free_pages bigint)
+    AS 'MODULE_PATHNAME', 'aether_verify' LANGUAGE C STRICT VOLATILE;
+
+-- Write every dirty page of the buffer pool to the relation files.
+CREATE FUNCTION aether_flush() RETURNS void
+    AS 'MODULE_PATHNAME', 'aether_flush' LANGUAGE C STRICT VOLATILE;
+REVOKE EXECUTE ON FUNCTION aether_flush() FROM PUBLIC;

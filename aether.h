@@ -1,0 +1,191 @@
+/*
+ * aether.h — declarations shared by the PostgreSQL glue files (aether_*.c).
+ *
+ * The glue translates: PostgreSQL callbacks become engine calls, engine
+ * statuses become ereport()s (aether_error.c is the only place that maps a
+ * status to a SQLSTATE). No glue function holds an engine pin or latch: every
+ * engine call returns with none held, so an ereport() between calls is safe.
+ */
+#ifndef AETHER_GLUE_H
+#define AETHER_GLUE_H
+
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/tableam.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/snapshot.h"
+
+#include "aether/engine.h"
+#include "aether/btree.h"
+#include "aether/row.h"
+
+/* Row ids and TIDs (DESIGN §5): block = rowid / 256, offset = rowid % 256 + 1 */
+#define AETAM_ROWS_PER_BLOCK 256
+
+static inline void
+aetam_rowid_to_tid(uint64 rowid, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (rowid / AETAM_ROWS_PER_BLOCK),
+				   (OffsetNumber) (rowid % AETAM_ROWS_PER_BLOCK + 1));
+}
+
+static inline uint64
+aetam_tid_to_rowid(ItemPointer tid)
+{
+	return (uint64) ItemPointerGetBlockNumberNoCheck(tid) * AETAM_ROWS_PER_BLOCK +
+		(ItemPointerGetOffsetNumberNoCheck(tid) - 1);
+}
+
+static inline bool
+aetam_tid_is_valid(ItemPointer tid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	return off >= 1 && off <= AETAM_ROWS_PER_BLOCK &&
+		ItemPointerGetBlockNumberNoCheck(tid) != InvalidBlockNumber;
+}
+
+/* aether_shmem.c: the engine of this process (ERROR with a hint if not preloaded) */
+extern ae_engine *aetam_engine(void);
+extern bool aetam_is_loaded(void);
+extern int	aetam_pool_pages;
+
+/* aether_host.c */
+extern void aetam_host_init(ae_host *host);
+extern ae_file_id aetam_file_id(const RelFileNode *rnode);
+extern void aetam_log_dir_ensure(void);
+
+/* aether_error.c: raise the engine's last error as a PostgreSQL ERROR */
+extern void aetam_raise(ae_status st, Relation rel) pg_attribute_noreturn();
+#define AETAM_CHECK(call, rel) \
+	do { ae_status st__ = (call); if (st__ != AE_OK) aetam_raise(st__, (rel)); } while (0)
+
+/* aether_table.c: the table's B+tree and row ids */
+extern void aetam_open_tree(Relation rel, ae_btree *tree);
+extern uint64 aetam_next_rowid(Relation rel, int nwanted);
+extern bool aetam_fetch_row(Relation rel, uint64 rowid, ae_bytes *out);
+extern void aetam_bytes_in_context(ae_bytes *bytes, MemoryContext cxt);
+extern void aetam_rowid_cache_reset(void);
+
+/* aether_visibility.c */
+/* A parsed version list; v/len point into the row bytes (palloc'd arrays). */
+typedef struct AetamVersions
+{
+	int			n;
+	HeapTupleHeader *v;
+	uint32	   *len;
+} AetamVersions;
+
+extern void aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row, AetamVersions *out);
+extern bool aetam_version_visible(Relation rel, HeapTupleHeader tup, Snapshot snapshot);
+extern int	aetam_visible_version(Relation rel, AetamVersions *vers, Snapshot snapshot);
+extern int	aetam_base_version(AetamVersions *vers);
+extern HTSV_Result aetam_version_vacuum_status(HeapTupleHeader tup, TransactionId oldest_xmin);
+extern bool aetam_version_dead(HeapTupleHeader tup, GlobalVisState *vistest);
+extern bool aetam_xid_committed(TransactionId xid);
+
+/* aether_modify.c */
+extern void aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+							   int options, struct BulkInsertStateData *bistate);
+extern void aetam_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+							   CommandId cid, int options, struct BulkInsertStateData *bistate);
+extern void aetam_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
+										   int options, struct BulkInsertStateData *bistate,
+										   uint32 specToken);
+extern void aetam_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
+											 uint32 specToken, bool succeeded);
+extern TM_Result aetam_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+									Snapshot snapshot, Snapshot crosscheck, bool wait,
+									TM_FailureData *tmfd, bool changingPart);
+extern TM_Result aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+									CommandId cid, Snapshot snapshot, Snapshot crosscheck,
+									bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
+									bool *update_indexes);
+extern TM_Result aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+								  TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+								  LockWaitPolicy wait_policy, uint8 flags,
+								  TM_FailureData *tmfd);
+extern void aetam_store_version(TupleTableSlot *slot, HeapTupleHeader tup, uint32 len,
+								uint64 rowid, Oid relid);
+
+/* aether_scan.c */
+extern const TupleTableSlotOps *aetam_slot_callbacks(Relation rel);
+extern TableScanDesc aetam_scan_begin(Relation rel, Snapshot snapshot, int nkeys,
+									  struct ScanKeyData *key, ParallelTableScanDesc pscan,
+									  uint32 flags);
+extern void aetam_scan_end(TableScanDesc scan);
+extern void aetam_scan_rescan(TableScanDesc scan, struct ScanKeyData *key, bool set_params,
+							  bool allow_strat, bool allow_sync, bool allow_pagemode);
+extern bool aetam_scan_getnextslot(TableScanDesc scan, ScanDirection direction,
+								   TupleTableSlot *slot);
+extern void aetam_scan_set_tidrange(TableScanDesc scan, ItemPointer mintid, ItemPointer maxtid);
+extern bool aetam_scan_getnextslot_tidrange(TableScanDesc scan, ScanDirection direction,
+											TupleTableSlot *slot);
+extern Size aetam_parallelscan_estimate(Relation rel);
+extern Size aetam_parallelscan_initialize(Relation rel, ParallelTableScanDesc pscan);
+extern void aetam_parallelscan_reinitialize(Relation rel, ParallelTableScanDesc pscan);
+extern struct IndexFetchTableData *aetam_index_fetch_begin(Relation rel);
+extern void aetam_index_fetch_reset(struct IndexFetchTableData *data);
+extern void aetam_index_fetch_end(struct IndexFetchTableData *data);
+extern bool aetam_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid,
+									Snapshot snapshot, TupleTableSlot *slot,
+									bool *call_again, bool *all_dead);
+extern bool aetam_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
+										  TupleTableSlot *slot);
+extern bool aetam_tuple_tid_valid(TableScanDesc scan, ItemPointer tid);
+extern void aetam_tuple_get_latest_tid(TableScanDesc scan, ItemPointer tid);
+extern bool aetam_tuple_satisfies_snapshot(Relation rel, TupleTableSlot *slot, Snapshot snapshot);
+extern bool aetam_scan_bitmap_next_block(TableScanDesc scan, struct TBMIterateResult *tbmres);
+extern bool aetam_scan_bitmap_next_tuple(TableScanDesc scan, struct TBMIterateResult *tbmres,
+										 TupleTableSlot *slot);
+extern bool aetam_scan_analyze_next_block(TableScanDesc scan, BlockNumber blockno,
+										  BufferAccessStrategy bstrategy);
+extern bool aetam_scan_analyze_next_tuple(TableScanDesc scan, TransactionId OldestXmin,
+										  double *liverows, double *deadrows,
+										  TupleTableSlot *slot);
+extern bool aetam_scan_sample_next_block(TableScanDesc scan, struct SampleScanState *scanstate);
+extern bool aetam_scan_sample_next_tuple(TableScanDesc scan, struct SampleScanState *scanstate,
+										 TupleTableSlot *slot);
+
+extern void aetam_scan_set_range(TableScanDesc sscan, uint64 lo, uint64 hi);
+extern bool aetam_scan_next_raw(TableScanDesc sscan, uint64 *rowid, ae_bytes *row);
+
+/* aether_ddl.c */
+extern void aetam_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode,
+											char persistence, TransactionId *freezeXid,
+											MultiXactId *minmulti);
+extern void aetam_relation_nontransactional_truncate(Relation rel);
+extern void aetam_relation_copy_data(Relation rel, const RelFileNode *newrnode);
+extern void aetam_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
+											Relation OldIndex, bool use_sort,
+											TransactionId OldestXmin, TransactionId *xid_cutoff,
+											MultiXactId *multi_cutoff, double *num_tuples,
+											double *tups_vacuumed, double *tups_recently_dead);
+extern void aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
+								  BufferAccessStrategy bstrategy);
+extern double aetam_index_build_range_scan(Relation table_rel, Relation index_rel,
+										   struct IndexInfo *index_info, bool allow_sync,
+										   bool anyvisible, bool progress,
+										   BlockNumber start_blockno, BlockNumber numblocks,
+										   IndexBuildCallback callback, void *callback_state,
+										   TableScanDesc scan);
+extern void aetam_index_validate_scan(Relation table_rel, Relation index_rel,
+									  struct IndexInfo *index_info, Snapshot snapshot,
+									  struct ValidateIndexState *state);
+extern uint64 aetam_relation_size(Relation rel, ForkNumber forkNumber);
+extern void aetam_relation_estimate_size(Relation rel, int32 *attr_widths, BlockNumber *pages,
+										 double *tuples, double *allvisfrac);
+extern TransactionId aetam_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate);
+
+/* aether_xact.c */
+extern void aetam_xact_init(void);
+extern void aetam_xact_wrote(void);
+
+/* aether_worker.c */
+extern void aetam_worker_register(void);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * aether_funcs.c — SQL-callable operator functions (aether--*.sql).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/pg_am.h"
+#include "commands/defrem.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+#include "aether.h"
+#include "aether/buf.h"
+
+PG_FUNCTION_INFO_V1(aether_check_preloaded);
+PG_FUNCTION_INFO_V1(aether_stats);
+PG_FUNCTION_INFO_V1(aether_verify);
+PG_FUNCTION_INFO_V1(aether_flush);
+
+Datum
+aether_check_preloaded(PG_FUNCTION_ARGS)
+{
+	(void) aetam_engine();		/* ERROR with a hint when not preloaded */
+	PG_RETURN_VOID();
+}
+
+Datum
+aether_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	ae_engine_stats s;
+	Datum		values[12];
+	bool		nulls[12] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "aether_stats must return a composite type");
+	ae_engine_get_stats(aetam_engine(), &s);
+	values[0] = Int64GetDatum(s.pool_pages);
+	values[1] = Int64GetDatum(s.pages_used);
+	values[2] = Int64GetDatum(s.pages_dirty);
+	values[3] = Int64GetDatum((int64) s.reads);
+	values[4] = Int64GetDatum((int64) s.writes);
+	values[5] = Int64GetDatum((int64) s.hits);
+	values[6] = Int64GetDatum((int64) s.evictions);
+	values[7] = Int64GetDatum((int64) s.wal_records);
+	values[8] = Int64GetDatum((int64) s.wal_bytes);
+	values[9] = Int64GetDatum((int64) s.wal_flushes);
+	values[10] = Int64GetDatum((int64) s.wal_insert_lsn);
+	values[11] = Int64GetDatum((int64) s.wal_flushed_lsn);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+Datum
+aether_verify(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc;
+	ae_btree	tree;
+	ae_btree_info info;
+	uint64		nkeys = 0;
+	Datum		values[4];
+	bool		nulls[4] = {0};
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->rd_rel->relam != get_table_am_oid("aether", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an aether table", RelationGetRelationName(rel))));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "aether_verify must return a composite type");
+	aetam_open_tree(rel, &tree);
+	AETAM_CHECK(ae_btree_verify(&tree, &nkeys), rel);
+	AETAM_CHECK(ae_btree_get_info(&tree, &info), rel);
+	relation_close(rel, AccessShareLock);
+	values[0] = Int64GetDatum((int64) nkeys);
+	values[1] = Int32GetDatum((int32) info.height);
+	values[2] = Int64GetDatum((int64) info.npages);
+	values[3] = Int64GetDatum((int64) info.nfree);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+Datum
+aether_flush(PG_FUNCTION_ARGS)
+{
+	AETAM_CHECK(ae_buf_flush_all(aetam_engine()), NULL);
+	PG_RETURN_VOID();
+}

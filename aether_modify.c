@@ -1,0 +1,659 @@
+/*
+ * aether_modify.c — INSERT, UPDATE, DELETE and row locks on Aether tables.
+ *
+ * Every change is read-decide-swap: fetch the row's version list, decide with
+ * PostgreSQL's rules (aether_visibility.c) while holding nothing, then
+ * replace the list with ae_btree_cas(); if another backend changed the row in
+ * between, the swap reports AE_CONFLICT and we decide again. Waiting for a
+ * conflicting transaction (XactLockTableWait) happens with no engine pin or
+ * latch held.
+ *
+ * UPDATE keeps the row id when no indexed column changes: the new version is
+ * added in front of the old one, no index entry is added, and versions that
+ * no snapshot can see any more are pruned in the same swap. An UPDATE that
+ * changes an indexed column (or a table with AFTER UPDATE row triggers or
+ * transition tables, which fetch the old row by TID after the update) moves
+ * the row to a new row id, like heap's non-HOT update.
+ */
+#include "postgres.h"
+
+#include "access/heaptoast.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "storage/lmgr.h"
+#include "storage/predicate.h"
+#include "storage/procarray.h"
+#include "utils/combocid.h"
+#include "utils/datum.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+
+#include "aether.h"
+
+/* A version list being read and rewritten. */
+typedef struct RowState
+{
+	uint64		rowid;
+	unsigned char key[8];
+	ae_bytes   *row;			/* the list as fetched (the swap's expected value) */
+	AetamVersions vers;
+	int			base;			/* aetam_base_version() */
+} RowState;
+
+/* Per-backend buffers reused by every change (engine memory, malloc'd). */
+static ae_bytes fetched;
+static ae_bytes rebuilt;
+
+static void
+release_big_buffers(void)
+{
+	if (fetched.cap > 1024 * 1024)
+		ae_bytes_free(&fetched);
+	if (rebuilt.cap > 1024 * 1024)
+		ae_bytes_free(&rebuilt);
+}
+
+/* ---- forming versions ---- */
+
+/*
+ * A version for the slot's tuple: header stamped with the current
+ * transaction and cid, external TOAST values pulled inline (Aether has no
+ * TOAST table; large values go to its overflow pages). palloc'd.
+ */
+static HeapTuple
+form_version(Relation rel, TupleTableSlot *slot, CommandId cid, uint16 extra_infomask,
+			 ItemPointer tid)
+{
+	bool		shouldFree;
+	HeapTuple	tup = ExecFetchSlotHeapTuple(slot, true, &shouldFree);
+	HeapTuple	copy;
+
+	if (HeapTupleHasExternal(tup))
+		copy = toast_flatten_tuple(tup, RelationGetDescr(rel));
+	else
+		copy = heap_copytuple(tup);
+	if (shouldFree)
+		heap_freetuple(tup);
+
+	copy->t_data->t_infomask &= ~HEAP_XACT_MASK;
+	copy->t_data->t_infomask2 &= ~HEAP2_XACT_MASK;
+	copy->t_data->t_infomask |= HEAP_XMAX_INVALID | extra_infomask;
+	HeapTupleHeaderSetXmin(copy->t_data, GetCurrentTransactionId());
+	HeapTupleHeaderSetCmin(copy->t_data, cid);
+	HeapTupleHeaderSetXmax(copy->t_data, InvalidTransactionId);
+	copy->t_data->t_ctid = *tid;
+	copy->t_self = *tid;
+	copy->t_tableOid = RelationGetRelid(rel);
+	return copy;
+}
+
+/* Store a copy of one version into a heap-tuple slot. */
+void
+aetam_store_version(TupleTableSlot *slot, HeapTupleHeader tup, uint32 len,
+					uint64 rowid, Oid relid)
+{
+	HeapTupleData td;
+
+	td.t_len = len;
+	td.t_data = tup;
+	td.t_tableOid = relid;
+	aetam_rowid_to_tid(rowid, &td.t_self);
+	if (TTS_IS_HEAPTUPLE(slot))
+		ExecStoreHeapTuple(heap_copytuple(&td), slot, true);
+	else
+		ExecForceStoreHeapTuple(heap_copytuple(&td), slot, true);
+}
+
+static void
+insert_row(Relation rel, uint64 rowid, HeapTuple tup)
+{
+	ae_btree	tree;
+	ae_row_version v;
+	unsigned char key[8];
+	ae_status	st;
+
+	v.data = tup->t_data;
+	v.len = tup->t_len;
+	if ((st = ae_row_build(&v, 1, &rebuilt)) != AE_OK)
+		aetam_raise(st, rel);
+	ae_row_key(rowid, key);
+	aetam_open_tree(rel, &tree);
+	st = ae_btree_insert(&tree, key, sizeof(key), rebuilt.data, rebuilt.len);
+	release_big_buffers();
+	if (st == AE_EXISTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("aether: row id %llu of relation \"%s\" is already in use",
+						(unsigned long long) rowid, RelationGetRelationName(rel))));
+	if (st != AE_OK)
+		aetam_raise(st, rel);
+	aetam_xact_wrote();
+}
+
+/* ---- insert ---- */
+
+void
+aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+				   int options, struct BulkInsertStateData *bistate)
+{
+	uint64		rowid = aetam_next_rowid(rel, 1);
+	ItemPointerData tid;
+	HeapTuple	tup;
+
+	aetam_rowid_to_tid(rowid, &tid);
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	tup = form_version(rel, slot, cid, 0, &tid);
+	insert_row(rel, rowid, tup);
+	heap_freetuple(tup);
+	slot->tts_tableOid = RelationGetRelid(rel);
+	slot->tts_tid = tid;
+}
+
+void
+aetam_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+				   CommandId cid, int options, struct BulkInsertStateData *bistate)
+{
+	uint64		first = aetam_next_rowid(rel, nslots);
+
+	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	for (int i = 0; i < nslots; i++)
+	{
+		ItemPointerData tid;
+		HeapTuple	tup;
+
+		aetam_rowid_to_tid(first + i, &tid);
+		tup = form_version(rel, slots[i], cid, 0, &tid);
+		insert_row(rel, first + i, tup);
+		heap_freetuple(tup);
+		slots[i]->tts_tableOid = RelationGetRelid(rel);
+		slots[i]->tts_tid = tid;
+	}
+}
+
+/*
+ * Speculative insertion (INSERT ... ON CONFLICT): the row is inserted as a
+ * normal row of the current transaction. Backends that find it through a
+ * unique index wait for the whole transaction instead of the speculative
+ * token: correct, and only slower when the conflict is real.
+ */
+void
+aetam_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid,
+							   int options, struct BulkInsertStateData *bistate,
+							   uint32 specToken)
+{
+	aetam_tuple_insert(rel, slot, cid, options, bistate);
+}
+
+static bool read_row(Relation rel, uint64 rowid, RowState *rs);
+static void swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
+					 bool *conflict);
+
+void
+aetam_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
+								 uint32 specToken, bool succeeded)
+{
+	RowState	rs;
+	bool		conflict = true;
+
+	if (succeeded)
+		return;
+	/* the insert lost: make our version dead to everyone (xmin invalid) */
+	while (conflict)
+	{
+		HeapTupleHeader dead;
+
+		if (!read_row(rel, aetam_tid_to_rowid(&slot->tts_tid), &rs))
+			return;
+		dead = palloc(rs.vers.len[0]);
+		memcpy(dead, rs.vers.v[0], rs.vers.len[0]);
+		dead->t_infomask |= HEAP_XMIN_INVALID;
+		dead->t_infomask &= ~HEAP_XMIN_COMMITTED;
+		swap_row(rel, &rs, &dead, &rs.vers.len[0], 1, &conflict);
+	}
+}
+
+/* ---- reading and swapping a row ---- */
+
+static bool
+read_row(Relation rel, uint64 rowid, RowState *rs)
+{
+	rs->rowid = rowid;
+	ae_row_key(rowid, rs->key);
+	rs->row = &fetched;
+	if (!aetam_fetch_row(rel, rowid, &fetched))
+		return false;
+	aetam_parse_versions(rel, rowid, &fetched, &rs->vers);
+	rs->base = aetam_base_version(&rs->vers);
+	return true;
+}
+
+/*
+ * Replace the row's list by vers[0..n-1] followed by the versions of rs
+ * older than its base, dropping those no snapshot can see. *conflict is set
+ * when the row changed since read_row (nothing written; read again).
+ */
+static void
+swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
+		 bool *conflict)
+{
+	GlobalVisState *vistest = GlobalVisTestFor(rel);
+	ae_row_version *out = palloc(sizeof(ae_row_version) * (n + rs->vers.n));
+	int			nout = 0;
+	ae_btree	tree;
+	ae_status	st;
+
+	for (int i = 0; i < n; i++)
+	{
+		out[nout].data = vers[i];
+		out[nout++].len = lens[i];
+	}
+	for (int i = Max(rs->base, 0) + 1; i < rs->vers.n; i++)
+	{
+		if (aetam_version_dead(rs->vers.v[i], vistest))
+			continue;
+		out[nout].data = rs->vers.v[i];
+		out[nout++].len = rs->vers.len[i];
+	}
+	if ((st = ae_row_build(out, nout, &rebuilt)) != AE_OK)
+		aetam_raise(st, rel);
+	pfree(out);
+	aetam_open_tree(rel, &tree);
+	st = ae_btree_cas(&tree, rs->key, sizeof(rs->key), rs->row->data, rs->row->len,
+					  rebuilt.data, rebuilt.len);
+	release_big_buffers();
+	*conflict = (st == AE_CONFLICT || st == AE_NOT_FOUND);
+	if (st != AE_OK && !*conflict)
+		aetam_raise(st, rel);
+	if (st == AE_OK)
+		aetam_xact_wrote();
+}
+
+/* A writable copy of the base version. */
+static HeapTupleHeader
+copy_base(RowState *rs)
+{
+	HeapTupleHeader t = palloc(rs->vers.len[rs->base]);
+
+	memcpy(t, rs->vers.v[rs->base], rs->vers.len[rs->base]);
+	return t;
+}
+
+/* ---- deciding whether a row may be changed ---- */
+
+static bool
+locked_by_me(HeapTupleHeader t)
+{
+	return !(t->t_infomask & HEAP_XMAX_INVALID) &&
+		HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) &&
+		TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmax(t));
+}
+
+/*
+ * Can the current transaction change (update, delete, lock) the base version
+ * at tid? Returns TM_Ok, or the result to report with tmfd filled; for
+ * TM_BeingModified *wait_xid is the transaction to wait for. `snapshot` is
+ * the caller's snapshot: a base version it cannot see means a newer version
+ * was committed after it was taken (TM_Updated), unless we hold a lock on it
+ * (tuple_lock found and locked the latest version for EvalPlanQual).
+ */
+static TM_Result
+check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapshot snapshot,
+			 Snapshot crosscheck, TM_FailureData *tmfd, TransactionId *wait_xid)
+{
+	HeapTupleHeader t;
+	TransactionId xmin, xmax;
+
+	if (rs->base < 0)
+		return TM_Invisible;
+	t = rs->vers.v[rs->base];
+	xmin = HeapTupleHeaderGetRawXmin(t);
+	tmfd->ctid = *tid;
+	tmfd->xmax = InvalidTransactionId;
+	tmfd->cmax = InvalidCommandId;
+
+	if (!HeapTupleHeaderXminFrozen(t) && TransactionIdIsCurrentTransactionId(xmin) &&
+		HeapTupleHeaderGetCmin(t) >= cid)
+	{
+		if (!(t->t_infomask & HEAP_UPDATED))
+			return TM_Invisible;
+		tmfd->xmax = xmin;		/* updated by this very command */
+		tmfd->cmax = HeapTupleHeaderGetCmin(t);
+		return TM_SelfModified;
+	}
+
+	if (!(t->t_infomask & HEAP_XMAX_INVALID))
+	{
+		xmax = HeapTupleHeaderGetRawXmax(t);
+		if (TransactionIdIsCurrentTransactionId(xmax))
+		{
+			if (!HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
+			{
+				tmfd->xmax = xmax;
+				tmfd->cmax = HeapTupleHeaderGetCmax(t);
+				return tmfd->cmax >= cid ? TM_SelfModified : TM_Invisible;
+			}
+		}
+		else if (TransactionIdIsInProgress(xmax))
+		{
+			*wait_xid = xmax;
+			tmfd->xmax = xmax;
+			return TM_BeingModified;
+		}
+		else if (!HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) && aetam_xid_committed(xmax))
+		{
+			tmfd->xmax = xmax;
+			if (!ItemPointerEquals(&t->t_ctid, tid))
+			{
+				tmfd->ctid = t->t_ctid;
+				return TM_Updated;
+			}
+			return TM_Deleted;
+		}
+	}
+
+	if (snapshot && snapshot->snapshot_type == SNAPSHOT_MVCC && !locked_by_me(t) &&
+		!aetam_version_visible(rel, t, snapshot))
+	{
+		tmfd->xmax = xmin;
+		return TM_Updated;
+	}
+	if (crosscheck != InvalidSnapshot && !aetam_version_visible(rel, t, crosscheck))
+	{
+		tmfd->xmax = xmin;
+		return TM_Updated;
+	}
+	return TM_Ok;
+}
+
+/* Set xmax of t to the current transaction as an updater or deleter. */
+static void
+stamp_xmax(HeapTupleHeader t, CommandId cid, ItemPointer next, bool keys_changed)
+{
+	bool		iscombo;
+
+	t->t_infomask &= ~(HEAP_XMAX_BITS);
+	t->t_infomask2 &= ~HEAP_KEYS_UPDATED;
+	if (keys_changed)
+		t->t_infomask2 |= HEAP_KEYS_UPDATED;
+	HeapTupleHeaderSetXmax(t, GetCurrentTransactionId());
+	HeapTupleHeaderAdjustCmax(t, &cid, &iscombo);
+	HeapTupleHeaderSetCmax(t, cid, iscombo);
+	t->t_ctid = *next;
+}
+
+/* ---- delete ---- */
+
+TM_Result
+aetam_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+				   Snapshot snapshot, Snapshot crosscheck, bool wait,
+				   TM_FailureData *tmfd, bool changingPart)
+{
+	uint64		rowid = aetam_tid_to_rowid(tid);
+
+	for (;;)
+	{
+		RowState	rs;
+		TransactionId wait_xid = InvalidTransactionId;
+		TM_Result	res;
+		HeapTupleHeader t;
+		ItemPointerData next = *tid;
+		bool		conflict;
+
+		if (!read_row(rel, rowid, &rs))
+		{
+			tmfd->ctid = *tid;
+			tmfd->xmax = InvalidTransactionId;
+			tmfd->cmax = InvalidCommandId;
+			return TM_Deleted;
+		}
+		res = check_change(rel, &rs, tid, cid, snapshot, crosscheck, tmfd, &wait_xid);
+		if (res == TM_BeingModified && wait)
+		{
+			XactLockTableWait(wait_xid, rel, tid, XLTW_Delete);
+			continue;
+		}
+		if (res != TM_Ok)
+			return res;
+
+		CheckForSerializableConflictIn(rel, tid, ItemPointerGetBlockNumber(tid));
+		t = copy_base(&rs);
+		if (changingPart)
+			ItemPointerSetMovedPartitions(&next);
+		stamp_xmax(t, cid, &next, true);
+		swap_row(rel, &rs, &t, &rs.vers.len[rs.base], 1, &conflict);
+		if (!conflict)
+			return TM_Ok;
+	}
+}
+
+/* ---- update ---- */
+
+/* Did any column used by an index change between the stored version and the slot? */
+static bool
+indexed_columns_changed(Relation rel, HeapTupleHeader oldt, uint32 oldlen,
+						TupleTableSlot *newslot, bool *keys_changed)
+{
+	Bitmapset  *all = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_ALL);
+	Bitmapset  *keys = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_KEY);
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTupleData old;
+	bool		changed = false;
+	int			i = -1;
+
+	*keys_changed = false;
+	old.t_data = oldt;
+	old.t_len = oldlen;
+	while ((i = bms_next_member(all, i)) >= 0)
+	{
+		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+		bool		oldnull, newnull, same;
+		Datum		oldv, newv;
+		Form_pg_attribute att;
+
+		if (attno <= 0)
+		{
+			same = false;		/* whole-row or system column in an index: assume changed */
+		}
+		else
+		{
+			att = TupleDescAttr(desc, attno - 1);
+			oldv = heap_getattr(&old, attno, desc, &oldnull);
+			newv = slot_getattr(newslot, attno, &newnull);
+			same = (oldnull == newnull) &&
+				(oldnull || datumIsEqual(oldv, newv, att->attbyval, att->attlen));
+		}
+		if (!same)
+		{
+			changed = true;
+			if (bms_is_member(i, keys))
+				*keys_changed = true;
+		}
+	}
+	bms_free(all);
+	bms_free(keys);
+	return changed;
+}
+
+static bool
+needs_old_row_after_update(Relation rel)
+{
+	TriggerDesc *trig = rel->trigdesc;
+
+	return trig && (trig->trig_update_after_row || trig->trig_update_old_table ||
+					trig->trig_update_new_table);
+}
+
+TM_Result
+aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				   CommandId cid, Snapshot snapshot, Snapshot crosscheck,
+				   bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
+				   bool *update_indexes)
+{
+	uint64		rowid = aetam_tid_to_rowid(otid);
+
+	for (;;)
+	{
+		RowState	rs;
+		TransactionId wait_xid = InvalidTransactionId;
+		TM_Result	res;
+		HeapTupleHeader pair[2];
+		uint32		lens[2];
+		bool		keys_changed, move, conflict;
+		ItemPointerData newtid = *otid;
+		uint64		newrowid = rowid;
+		HeapTuple	newtup;
+
+		if (!read_row(rel, rowid, &rs))
+		{
+			tmfd->ctid = *otid;
+			tmfd->xmax = InvalidTransactionId;
+			tmfd->cmax = InvalidCommandId;
+			return TM_Deleted;
+		}
+		res = check_change(rel, &rs, otid, cid, snapshot, crosscheck, tmfd, &wait_xid);
+		if (res == TM_BeingModified && wait)
+		{
+			XactLockTableWait(wait_xid, rel, otid, XLTW_Update);
+			continue;
+		}
+		if (res != TM_Ok)
+			return res;
+
+		CheckForSerializableConflictIn(rel, otid, ItemPointerGetBlockNumber(otid));
+		move = indexed_columns_changed(rel, rs.vers.v[rs.base], rs.vers.len[rs.base], slot,
+									   &keys_changed) ||
+			needs_old_row_after_update(rel);
+		*lockmode = keys_changed ? LockTupleExclusive : LockTupleNoKeyExclusive;
+		if (move)
+		{
+			newrowid = aetam_next_rowid(rel, 1);
+			aetam_rowid_to_tid(newrowid, &newtid);
+		}
+		pair[0] = copy_base(&rs);
+		lens[0] = rs.vers.len[rs.base];
+		stamp_xmax(pair[0], cid, &newtid, keys_changed);
+		newtup = form_version(rel, slot, cid, HEAP_UPDATED, &newtid);
+
+		if (move)
+			swap_row(rel, &rs, pair, lens, 1, &conflict);
+		else
+		{
+			pair[1] = pair[0];
+			lens[1] = lens[0];
+			pair[0] = newtup->t_data;
+			lens[0] = newtup->t_len;
+			swap_row(rel, &rs, pair, lens, 2, &conflict);
+		}
+		if (conflict)
+			continue;
+		if (move)
+			insert_row(rel, newrowid, newtup);
+		heap_freetuple(newtup);
+		slot->tts_tableOid = RelationGetRelid(rel);
+		slot->tts_tid = newtid;
+		*update_indexes = move;
+		return TM_Ok;
+	}
+}
+
+/* ---- row locks ---- */
+
+static uint16
+lock_infomask(LockTupleMode mode)
+{
+	switch (mode)
+	{
+		case LockTupleKeyShare:
+			return HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_KEYSHR_LOCK;
+		case LockTupleShare:
+			return HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_SHR_LOCK;
+		default:
+			return HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK;
+	}
+}
+
+/* Wait for xid as the policy says; false means give up with TM_WouldBlock. */
+static bool
+wait_for_locker(Relation rel, TransactionId xid, ItemPointer tid, LockWaitPolicy policy)
+{
+	switch (policy)
+	{
+		case LockWaitSkip:
+			return ConditionalXactLockTableWait(xid) ? true : false;
+		case LockWaitError:
+			if (!ConditionalXactLockTableWait(xid))
+				ereport(ERROR,
+						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+						 errmsg("could not obtain lock on row in relation \"%s\"",
+								RelationGetRelationName(rel))));
+			return true;
+		case LockWaitBlock:
+		default:
+			XactLockTableWait(xid, rel, tid, XLTW_Lock);
+			return true;
+	}
+}
+
+TM_Result
+aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+				 TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+				 LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
+{
+	bool		find_last = (flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) != 0;
+
+	tmfd->traversed = false;
+	for (;;)
+	{
+		uint64		rowid = aetam_tid_to_rowid(tid);
+		RowState	rs;
+		TransactionId wait_xid = InvalidTransactionId;
+		TM_Result	res;
+		HeapTupleHeader t;
+		bool		conflict;
+
+		if (!read_row(rel, rowid, &rs))
+		{
+			tmfd->ctid = *tid;
+			tmfd->xmax = InvalidTransactionId;
+			tmfd->cmax = InvalidCommandId;
+			return TM_Deleted;
+		}
+		res = check_change(rel, &rs, tid, cid, snapshot, InvalidSnapshot, tmfd, &wait_xid);
+		if (res == TM_BeingModified)
+		{
+			if (!wait_for_locker(rel, wait_xid, tid, wait_policy))
+				return TM_WouldBlock;
+			continue;
+		}
+		if (res == TM_Updated && find_last)
+		{
+			/* follow the row: another row id, or a newer version under this one */
+			if (!ItemPointerEquals(&tmfd->ctid, tid))
+				*tid = tmfd->ctid;
+			else
+				snapshot = NULL;	/* lock the newest committed version */
+			tmfd->traversed = true;
+			continue;
+		}
+		if (res != TM_Ok)
+			return res;
+
+		t = rs.vers.v[rs.base];
+		if (!locked_by_me(t))
+		{
+			t = copy_base(&rs);
+			t->t_infomask &= ~(HEAP_XMAX_BITS);
+			t->t_infomask |= lock_infomask(mode);
+			HeapTupleHeaderSetXmax(t, GetCurrentTransactionId());
+			/* keep the version's versions older than base; newer aborted ones go */
+			swap_row(rel, &rs, &t, &rs.vers.len[rs.base], 1, &conflict);
+			if (conflict)
+				continue;
+		}
+		aetam_store_version(slot, t, rs.vers.len[rs.base], rowid, RelationGetRelid(rel));
+		return TM_Ok;
+	}
+}

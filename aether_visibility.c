@@ -1,0 +1,279 @@
+/*
+ * aether_visibility.c — PostgreSQL's MVCC rules applied to Aether row versions.
+ *
+ * Each version is a HeapTupleHeader (xmin, xmax, command id or combo id,
+ * infomask) followed by the tuple data, so the rules below are PostgreSQL's
+ * rules for heap tuples, written for our storage:
+ *
+ *  1. A version list is newest first; each version's xmax is the xmin of the
+ *     version before it (same row id) or names a deleter / an updater that
+ *     moved the row to another row id (t_ctid then points there).
+ *  2. At most one version of a row is visible to any MVCC snapshot, so a
+ *     reader returns the first visible one.
+ *  3. Row locks are a lock-only xmax naming one transaction (no MultiXacts):
+ *     a second locker waits for the first. This is stricter than heap for
+ *     FOR SHARE / FOR KEY SHARE, never looser.
+ *  4. Hint bits are not written back; commit status comes from clog
+ *     (TransactionIdDidCommit), whose last-xid cache makes repeated checks cheap.
+ */
+#include "postgres.h"
+
+#include "access/multixact.h"
+#include "access/subtrans.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "storage/predicate.h"
+#include "storage/procarray.h"
+#include "utils/combocid.h"
+#include "utils/snapmgr.h"
+
+#include "aether.h"
+
+void
+aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row, AetamVersions *out)
+{
+	ae_row_version small[8];
+	ae_row_version *vers = small;
+	int			n;
+	ae_status	st;
+
+	st = ae_row_parse(row->data, row->len, vers, lengthof(small), &n);
+	if (st == AE_OK && n > (int) lengthof(small))
+	{
+		vers = palloc(sizeof(ae_row_version) * n);
+		st = ae_row_parse(row->data, row->len, vers, n, &n);
+	}
+	if (st != AE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("aether: row %llu of relation \"%s\" is corrupt: %s",
+						(unsigned long long) rowid, RelationGetRelationName(rel),
+						ae_error_last()->message)));
+	out->n = n;
+	out->v = palloc(sizeof(HeapTupleHeader) * n);
+	out->len = palloc(sizeof(uint32) * n);
+	for (int i = 0; i < n; i++)
+	{
+		if (vers[i].len < SizeofHeapTupleHeader)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("aether: version %d of row %llu of relation \"%s\" is too short",
+							i, (unsigned long long) rowid, RelationGetRelationName(rel))));
+		out->v[i] = (HeapTupleHeader) vers[i].data;
+		out->len[i] = vers[i].len;
+	}
+	if (vers != small)
+		pfree(vers);
+}
+
+bool
+aetam_xid_committed(TransactionId xid)
+{
+	if (!TransactionIdIsNormal(xid))
+		return xid == FrozenTransactionId || xid == BootstrapTransactionId;
+	return TransactionIdDidCommit(xid);
+}
+
+/* ---- MVCC snapshots ---- */
+
+static bool
+inserted_for_mvcc(HeapTupleHeader t, Snapshot snap)
+{
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(t);
+
+	if (HeapTupleHeaderXminFrozen(t))
+		return true;
+	if (HeapTupleHeaderXminInvalid(t))
+		return false;
+	if (TransactionIdIsCurrentTransactionId(xmin))
+		return HeapTupleHeaderGetCmin(t) < snap->curcid;
+	if (XidInMVCCSnapshot(xmin, snap))
+		return false;
+	return HeapTupleHeaderXminCommitted(t) || aetam_xid_committed(xmin);
+}
+
+static bool
+deleted_for_mvcc(HeapTupleHeader t, Snapshot snap)
+{
+	TransactionId xmax;
+
+	if ((t->t_infomask & HEAP_XMAX_INVALID) || HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
+		return false;
+	xmax = HeapTupleHeaderGetRawXmax(t);
+	if (TransactionIdIsCurrentTransactionId(xmax))
+		return HeapTupleHeaderGetCmax(t) < snap->curcid;
+	if (XidInMVCCSnapshot(xmax, snap))
+		return false;
+	return (t->t_infomask & HEAP_XMAX_COMMITTED) || aetam_xid_committed(xmax);
+}
+
+/* ---- SnapshotSelf and SnapshotDirty (dirty reports in-progress xids in snap) ---- */
+
+static bool
+visible_self_or_dirty(HeapTupleHeader t, Snapshot snap, bool dirty)
+{
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(t);
+	TransactionId xmax;
+
+	if (dirty)
+	{
+		snap->xmin = snap->xmax = InvalidTransactionId;
+		snap->speculativeToken = 0;
+	}
+	if (HeapTupleHeaderXminInvalid(t) && !HeapTupleHeaderXminFrozen(t))
+		return false;
+	if (!HeapTupleHeaderXminFrozen(t) && !TransactionIdIsCurrentTransactionId(xmin))
+	{
+		if (TransactionIdIsInProgress(xmin))
+		{
+			if (!dirty)
+				return false;
+			snap->xmin = xmin;	/* caller may wait for it */
+		}
+		else if (!aetam_xid_committed(xmin))
+			return false;
+	}
+	if ((t->t_infomask & HEAP_XMAX_INVALID) || HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
+		return true;
+	xmax = HeapTupleHeaderGetRawXmax(t);
+	if (TransactionIdIsCurrentTransactionId(xmax))
+		return false;
+	if (TransactionIdIsInProgress(xmax))
+	{
+		if (dirty)
+			snap->xmax = xmax;
+		return true;
+	}
+	return !aetam_xid_committed(xmax);
+}
+
+/* ---- the vacuum horizon ---- */
+
+/*
+ * Classify a version as VACUUM does. *dead_after receives the xmax that must
+ * be older than the horizon for a RECENTLY_DEAD version to become DEAD.
+ */
+static HTSV_Result
+vacuum_status(HeapTupleHeader t, TransactionId *dead_after)
+{
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(t);
+	TransactionId xmax;
+
+	*dead_after = InvalidTransactionId;
+	if (!HeapTupleHeaderXminFrozen(t))
+	{
+		if (HeapTupleHeaderXminInvalid(t))
+			return HEAPTUPLE_DEAD;
+		if (TransactionIdIsCurrentTransactionId(xmin))
+		{
+			if (!(t->t_infomask & HEAP_XMAX_INVALID) &&
+				!HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) &&
+				TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmax(t)))
+				return HEAPTUPLE_DELETE_IN_PROGRESS;
+			return HEAPTUPLE_INSERT_IN_PROGRESS;
+		}
+		if (TransactionIdIsInProgress(xmin))
+			return HEAPTUPLE_INSERT_IN_PROGRESS;
+		if (!aetam_xid_committed(xmin))
+			return HEAPTUPLE_DEAD;
+	}
+	if ((t->t_infomask & HEAP_XMAX_INVALID) || HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
+		return HEAPTUPLE_LIVE;
+	xmax = HeapTupleHeaderGetRawXmax(t);
+	if (TransactionIdIsCurrentTransactionId(xmax) || TransactionIdIsInProgress(xmax))
+		return HEAPTUPLE_DELETE_IN_PROGRESS;
+	if (!aetam_xid_committed(xmax))
+		return HEAPTUPLE_LIVE;
+	*dead_after = xmax;
+	return HEAPTUPLE_RECENTLY_DEAD;
+}
+
+HTSV_Result
+aetam_version_vacuum_status(HeapTupleHeader t, TransactionId oldest_xmin)
+{
+	TransactionId dead_after;
+	HTSV_Result res = vacuum_status(t, &dead_after);
+
+	if (res == HEAPTUPLE_RECENTLY_DEAD && TransactionIdPrecedes(dead_after, oldest_xmin))
+		return HEAPTUPLE_DEAD;
+	return res;
+}
+
+/* True if no snapshot anywhere can see this version any more. */
+bool
+aetam_version_dead(HeapTupleHeader t, GlobalVisState *vistest)
+{
+	TransactionId dead_after;
+	HTSV_Result res = vacuum_status(t, &dead_after);
+
+	if (res == HEAPTUPLE_DEAD)
+		return true;
+	return res == HEAPTUPLE_RECENTLY_DEAD &&
+		GlobalVisTestIsRemovableXid(vistest, dead_after);
+}
+
+/* ---- dispatch ---- */
+
+bool
+aetam_version_visible(Relation rel, HeapTupleHeader t, Snapshot snap)
+{
+	switch (snap->snapshot_type)
+	{
+		case SNAPSHOT_MVCC:
+			return inserted_for_mvcc(t, snap) && !deleted_for_mvcc(t, snap);
+		case SNAPSHOT_SELF:
+			return visible_self_or_dirty(t, snap, false);
+		case SNAPSHOT_DIRTY:
+			return visible_self_or_dirty(t, snap, true);
+		case SNAPSHOT_ANY:
+		case SNAPSHOT_TOAST:
+			return true;
+		case SNAPSHOT_NON_VACUUMABLE:
+			return !aetam_version_dead(t, snap->vistest);
+		case SNAPSHOT_HISTORIC_MVCC:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("logical decoding of aether table \"%s\" is not supported",
+							RelationGetRelationName(rel))));
+	}
+	return false;
+}
+
+/*
+ * Index of the version of *vers visible to snap, or -1. SnapshotAny sees the
+ * newest version (rule 2 makes "first visible" the answer for every other kind).
+ */
+int
+aetam_visible_version(Relation rel, AetamVersions *vers, Snapshot snap)
+{
+	for (int i = 0; i < vers->n; i++)
+		if (aetam_version_visible(rel, vers->v[i], snap))
+			return i;
+	return -1;
+}
+
+/*
+ * The version an update, delete or lock acts on: the newest one whose
+ * inserter committed or is the current transaction. Newer versions (rule 1)
+ * can only be the work of an in-progress or aborted updater, which the
+ * caller finds as this version's xmax. -1 if there is none.
+ */
+int
+aetam_base_version(AetamVersions *vers)
+{
+	for (int i = 0; i < vers->n; i++)
+	{
+		HeapTupleHeader t = vers->v[i];
+		TransactionId xmin = HeapTupleHeaderGetRawXmin(t);
+
+		if (HeapTupleHeaderXminFrozen(t) || HeapTupleHeaderXminCommitted(t))
+			return i;
+		if (HeapTupleHeaderXminInvalid(t))
+			continue;
+		if (TransactionIdIsCurrentTransactionId(xmin))
+			return i;
+		if (!TransactionIdIsInProgress(xmin) && aetam_xid_committed(xmin))
+			return i;
+	}
+	return -1;
+}
