@@ -37,6 +37,10 @@ include $(PGXS)
 # unless PostgreSQL was configured with --enable-depend).
 $(OBJS): $(wildcard aether.h engine/include/aether/*.h engine/*/*.h)
 
+# The engine is C11 (declarations where they are used); PostgreSQL's C89-style
+# warning applies to the glue only.
+$(ENGINE_SRCS:.c=.o): CFLAGS += -std=gnu11 -Wno-declaration-after-statement
+
 engine-check:
 	$(MAKE) -C test/engine check SAN=1
 	$(MAKE) -C test/engine check
