@@ -20,8 +20,13 @@
 #define BT_NEED_ROOM	((ae_status) 101)	/* the leaf change does not fit: split */
 #define BT_RETRY		((ae_status) 102)	/* overflow chain changed underneath: re-read */
 
-/* slack added to every item-size estimate (length word, slot, alignment) */
-#define BT_ITEM_OVERHEAD	16
+/*
+ * Page space accounting (README I6), from page.h/page.c invariant P3: an item
+ * of len bytes takes 2 (slot) + 2 (length word) + len rounded up to even.
+ * BT_ITEM_COST is an upper bound of that; bt_fits() accepts an item only when
+ * ae_page_free_space_total() proves it fits.
+ */
+#define BT_ITEM_COST(len)	((size_t) (len) + 5)
 
 /* ---- items (btree_search.c) ---- */
 typedef struct bt_stub

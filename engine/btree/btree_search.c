@@ -152,7 +152,8 @@ bt_inner_search(const ae_btree *t, const void *page, const void *key, size_t kle
 bool
 bt_fits(const void *page, size_t len)
 {
-	return ae_page_free_space_total(page) >= len + BT_ITEM_OVERHEAD;
+	/* free_space_total already excludes one slot and length word */
+	return ae_page_free_space_total(page) >= len + 1;
 }
 
 bool
@@ -161,7 +162,7 @@ bt_fits_replace(const void *page, int slot, size_t len)
 	uint16_t	old;
 
 	(void) ae_page_item(page, slot, &old);
-	return ae_page_free_space_total(page) + old >= len + BT_ITEM_OVERHEAD;
+	return ae_page_free_space_total(page) + old >= len + 1;
 }
 
 /* AE_CORRUPT unless b is a page of the given kind and level (I2). */

@@ -11,11 +11,11 @@
 
 static char split_scratch[AE_PAGE_SIZE];	/* process-local copy of the page being split */
 
-/* Estimated bytes an item of len bytes takes on a page (conservative, I6). */
+/* Upper bound of the bytes an item of len bytes takes on a page (I6). */
 static size_t
 cost(size_t len)
 {
-	return len + BT_ITEM_OVERHEAD;
+	return BT_ITEM_COST(len);
 }
 
 /* Reinitialise page as an empty page of kind/level keeping its LSN. */
@@ -60,7 +60,7 @@ virtual_sizes(ae_btree *t, const void *page, const bt_op *op, size_t *size, int 
 		(void) ae_page_item(page, j, &len);
 		if (j == *ins)
 			size[nv++] = cost(op->ilen);
-		size[nv++] = j == rep ? cost(op->ilen) + BT_ITEM_OVERHEAD : cost(len);
+		size[nv++] = j == rep ? cost(op->ilen) + 5 : cost(len);	/* +5: see bt_fits_replace */
 	}
 	if (*ins == n)
 		size[nv++] = cost(op->ilen);
@@ -78,8 +78,8 @@ choose_split(const size_t *size, int nv, bool append)
 
 	for (int j = 0; j < nv; j++)
 		total += size[j];
-	if (append && total - size[nv - 1] <= AE_PAGE_USABLE)
-		return nv - 1;			/* rightmost append: new item alone on the right */
+	if (append && nv >= 2)
+		return nv - 1;			/* rightmost append: the old items stay where they fit */
 	for (int j = 1; j < nv; j++)
 	{
 		size_t		worst;

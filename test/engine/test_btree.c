@@ -1,0 +1,811 @@
+/*
+ * test_btree.c — unit and property tests of engine/btree: point operations,
+ * splits to height >= 3, ranges, a random workload against an in-memory
+ * model with a small pool, overflow values up to 100 MB and page reuse, log
+ * replay after losing the pool, and several processes at once.
+ * AE_BTREE_BIG=1 also round-trips a 1 GiB value.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "aether/btree.h"
+#include "aether/buf.h"
+#include "aether/wal.h"
+#include "aether/posix_host.h"
+#include "ae_test.h"
+
+/* ---------------------------------------------------------------- fixture */
+
+typedef struct fx
+{
+	char		dir[64];
+	ae_host		host;
+	void	   *mem;
+	size_t		size;
+	ae_engine  *eng;
+	ae_btree	t;
+	ae_file_id	f;
+} fx;
+
+static ae_status
+fx_open(fx *x, uint32_t pool_pages)
+{
+	ae_engine_config cfg = {.pool_pages = pool_pages, .wal_buffer_bytes = 1 << 20,
+	.scan_ring_pages = 16};
+	ae_status	st;
+
+	memset(x, 0, sizeof(*x));
+	strcpy(x->dir, "/tmp/ae_btree_XXXXXX");
+	if (!mkdtemp(x->dir))
+		return AE_IO_ERROR;
+	if ((st = ae_posix_host_init(&x->host, x->dir)) != AE_OK)
+		return st;
+	x->size = ae_engine_shmem_size(&cfg);
+	x->mem = mmap(NULL, x->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (x->mem == MAP_FAILED)
+		return AE_NO_MEMORY;
+	if ((st = ae_engine_create(x->mem, &cfg, &x->host, &x->eng)) != AE_OK)
+		return st;
+	ae_btree_register_redo();
+	x->f = (ae_file_id) {1, 2, 3};
+	if ((st = ae_btree_create(x->eng, x->f)) != AE_OK)
+		return st;
+	ae_btree_open(&x->t, x->eng, x->f, NULL);
+	return AE_OK;
+}
+
+static void
+fx_close(fx *x)
+{
+	char		cmd[128];
+
+	if (x->eng)
+		ae_engine_detach(x->eng);
+	if (x->mem && x->mem != MAP_FAILED)
+		munmap(x->mem, x->size);
+	ae_posix_host_close(&x->host);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", x->dir);
+}
+
+/* verify and require no leaked pages; returns the key count or -1 */
+static int64_t
+verify_all(fx *x)
+{
+	ae_btree_verify_stats s;
+	ae_status	st = ae_btree_verify_ex(&x->t, &s);
+
+	if (st != AE_OK)
+	{
+		fprintf(stderr, "  verify: %s: %s\n", ae_status_name(st), ae_error_last()->message);
+		return -1;
+	}
+	if (s.leaked_pages)
+	{
+		fprintf(stderr, "  verify: %u leaked pages\n", s.leaked_pages);
+		return -1;
+	}
+	return (int64_t) s.nkeys;
+}
+
+/* deterministic value bytes */
+static void
+fill(char *buf, uint32_t seed, size_t len)
+{
+	uint64_t	x = seed * 0x9E3779B97F4A7C15ull + 1;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		if ((i & 7) == 0)
+		{
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+		}
+		buf[i] = (char) (x >> ((i & 7) * 8));
+	}
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t) (rng_state % n);
+}
+
+/* ---------------------------------------------------------------- basics */
+
+static void
+test_point_ops(void)
+{
+	fx			x;
+	ae_bytes	v = {0};
+	ae_btree_info info;
+	uint64_t	first,
+				next;
+
+	AE_OKAY(fx_open(&x, 64));
+	AE_CHECK(ae_btree_get(&x.t, "a", 1, &v) == AE_NOT_FOUND);
+	AE_OKAY(ae_btree_insert(&x.t, "a", 1, "one", 3));
+	AE_CHECK(ae_btree_insert(&x.t, "a", 1, "uno", 3) == AE_EXISTS);
+	AE_OKAY(ae_btree_get(&x.t, "a", 1, &v));
+	AE_CHECK(v.len == 3 && memcmp(v.data, "one", 3) == 0);
+	AE_OKAY(ae_btree_insert(&x.t, "", 0, "empty key", 9));
+	AE_OKAY(ae_btree_insert(&x.t, "b", 1, "", 0));
+	AE_OKAY(ae_btree_get(&x.t, "b", 1, &v));
+	AE_CHECK(v.len == 0);
+	AE_OKAY(ae_btree_put(&x.t, "a", 1, "ONE", 3));
+	AE_OKAY(ae_btree_put(&x.t, "c", 1, "three", 5));
+	AE_OKAY(ae_btree_get(&x.t, "a", 1, &v));
+	AE_CHECK(v.len == 3 && memcmp(v.data, "ONE", 3) == 0);
+	AE_CHECK(ae_btree_cas(&x.t, "a", 1, "one", 3, "x", 1) == AE_CONFLICT);
+	AE_CHECK(ae_btree_cas(&x.t, "zz", 2, "one", 3, "x", 1) == AE_NOT_FOUND);
+	AE_OKAY(ae_btree_cas(&x.t, "a", 1, "ONE", 3, "won", 3));
+	AE_OKAY(ae_btree_get(&x.t, "a", 1, &v));
+	AE_CHECK(v.len == 3 && memcmp(v.data, "won", 3) == 0);
+	AE_OKAY(ae_btree_cas(&x.t, "a", 1, "won", 3, NULL, 0));	/* conditional delete */
+	AE_CHECK(ae_btree_get(&x.t, "a", 1, &v) == AE_NOT_FOUND);
+	AE_CHECK(ae_btree_delete(&x.t, "a", 1) == AE_NOT_FOUND);
+	AE_OKAY(ae_btree_delete(&x.t, "b", 1));
+	AE_OKAY(ae_btree_get(&x.t, "", 0, &v));
+	AE_CHECK(v.len == 9);
+	{
+		char		big[AE_BTREE_MAX_KEY + 1] = {0};
+
+		AE_CHECK(ae_btree_insert(&x.t, big, sizeof(big), "v", 1) == AE_TOO_LARGE);
+		AE_OKAY(ae_btree_insert(&x.t, big, AE_BTREE_MAX_KEY, "v", 1));
+	}
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 10, &first));
+	AE_OKAY(ae_btree_peek_ids(&x.t, &next));
+	AE_CHECK(next == first + 10);
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	AE_CHECK(info.height == 1 && info.next_id == next);
+	AE_CHECK(verify_all(&x) == 3);
+	ae_bytes_free(&v);
+	fx_close(&x);
+}
+
+/* long keys: key i is 1000 bytes, ordered by its 8-digit prefix */
+static void
+long_key(char *k, uint32_t i)
+{
+	memset(k, 'k' + (i % 7), 1000);
+	snprintf(k, 9, "%08u", i);
+	k[8] = '-';
+}
+
+static void
+test_splits_height3(void)
+{
+	fx			x;
+	char		k[1000];
+	ae_bytes	v = {0};
+	ae_btree_info info;
+	const uint32_t n = 3000;
+
+	AE_OKAY(fx_open(&x, 64));
+	for (uint32_t i = 0; i < n; i++)
+	{
+		uint32_t	j = (i * 7919) % n;	/* scrambled order */
+
+		long_key(k, j);
+		AE_OKAY(ae_btree_insert(&x.t, k, sizeof(k), &j, sizeof(j)));
+	}
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	AE_CHECK(info.height >= 3);
+	AE_CHECK(verify_all(&x) == n);
+	for (uint32_t i = 0; i < n; i++)
+	{
+		long_key(k, i);
+		AE_OKAY(ae_btree_get(&x.t, k, sizeof(k), &v));
+		AE_CHECK(v.len == 4 && memcmp(v.data, &i, 4) == 0);
+	}
+	/* largest items: max key with max inline value */
+	{
+		char		big[AE_BTREE_MAX_KEY],
+					val[AE_BTREE_INLINE_MAX];
+
+		for (uint32_t i = 0; i < 300; i++)
+		{
+			memset(big, 'z', sizeof(big));
+			snprintf(big, 9, "%08u", i * 13 % 300);
+			fill(val, i, sizeof(val));
+			AE_OKAY(ae_btree_put(&x.t, big, sizeof(big), val, sizeof(val)));
+		}
+	}
+	AE_CHECK(verify_all(&x) == n + 300);
+	ae_bytes_free(&v);
+	fx_close(&x);
+}
+
+static void
+test_sequential_append_fill(void)
+{
+	fx			x;
+	ae_btree_verify_stats s;
+
+	AE_OKAY(fx_open(&x, 128));
+	for (uint64_t i = 0; i < 20000; i++)
+	{
+		uint64_t	be = __builtin_bswap64(i);
+
+		AE_OKAY(ae_btree_insert(&x.t, &be, 8, "0123456789abcdef0123456789abcdef", 32));
+	}
+	AE_OKAY(ae_btree_verify_ex(&x.t, &s));
+	AE_CHECK(s.nkeys == 20000);
+	/* ~ 8136 / (45 + 4) = 166 items per full leaf: appends fill leaves */
+	if (s.leaf_pages >= 20000 / 140)
+		fprintf(stderr, "  %u leaves, %u inner\n", s.leaf_pages, s.inner_pages);
+	AE_CHECK(s.leaf_pages < 20000 / 140);
+	fx_close(&x);
+}
+
+/* ---------------------------------------------------------------- ranges */
+
+static int
+scan(fx *x, ae_scan_dir dir, int lo, bool lo_incl, int hi, bool hi_incl, int *out, int max)
+{
+	ae_btree_cursor c;
+	char		lk[16],
+				hk[16];
+	const void *k,
+			   *v;
+	size_t		kl,
+				vl;
+	int			n = 0;
+
+	snprintf(lk, sizeof(lk), "k%05d", lo);
+	snprintf(hk, sizeof(hk), "k%05d", hi);
+	if (ae_btree_cursor_open(&c, &x->t, dir, 0, lo >= 0 ? lk : NULL, lo >= 0 ? 6 : 0, lo_incl,
+							 hi >= 0 ? hk : NULL, hi >= 0 ? 6 : 0, hi_incl) != AE_OK)
+		return -1;
+	while (ae_btree_cursor_next(&c, &k, &kl, &v, &vl) == AE_OK && n < max)
+	{
+		if (kl != 6 || vl != 6 || memcmp(k, v, 6) != 0)
+			return -2;
+		out[n++] = atoi((const char *) k + 1);
+	}
+	ae_btree_cursor_close(&c);
+	return n;
+}
+
+/* expected keys: multiples of 2 in [0, 4000) present (after deleting 1000..2999 except every 50th) */
+static bool
+present(int i)
+{
+	return i % 2 == 0 && i < 4000 && (i < 1000 || i >= 3000 || i % 50 == 0);
+}
+
+static bool
+check_range(fx *x, ae_scan_dir dir, int lo, bool li, int hi, bool hin)
+{
+	static int	got[5000];
+	int			n = scan(x, dir, lo, li, hi, hin, got, 5000),
+				m = 0;
+
+	for (int j = 0; j < 4100; j++)
+	{
+		int			i = dir == AE_FORWARD ? j : 4099 - j;
+
+		if (!present(i) || (lo >= 0 && (i < lo || (i == lo && !li))) ||
+			(hi >= 0 && (i > hi || (i == hi && !hin))))
+			continue;
+		if (m >= n || got[m] != i)
+		{
+			fprintf(stderr, "  range dir %d [%d %d] (%d %d): at %d expected %d got %d (n %d)\n",
+					dir, lo, hi, li, hin, m, i, m < n ? got[m] : -1, n);
+			return false;
+		}
+		m++;
+	}
+	return m == n;
+}
+
+static void
+test_ranges(void)
+{
+	fx			x;
+	char		k[16];
+	int			b[][2] = {{-1, -1}, {0, 3998}, {10, 20}, {11, 11}, {998, 3002}, {1001, 2999},
+	{1500, 1500}, {3998, 5000}, {-1, 500}, {2000, -1}, {1049, 1051}};
+
+	AE_OKAY(fx_open(&x, 64));
+	for (int i = 0; i < 4000; i += 2)
+	{
+		snprintf(k, sizeof(k), "k%05d", i);
+		AE_OKAY(ae_btree_insert(&x.t, k, 6, k, 6));
+	}
+	for (int i = 1000; i < 3000; i += 2)	/* leaves empty leaves behind */
+	{
+		snprintf(k, sizeof(k), "k%05d", i);
+		if (i % 50)
+			AE_OKAY(ae_btree_delete(&x.t, k, 6));
+	}
+	AE_CHECK(verify_all(&x) == 2000 - 1000 + 40);
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		for (int incl = 0; incl < 4; incl++)
+		{
+			AE_CHECK(check_range(&x, AE_FORWARD, b[i][0], incl & 1, b[i][1], incl & 2));
+			AE_CHECK(check_range(&x, AE_BACKWARD, b[i][0], incl & 1, b[i][1], incl & 2));
+		}
+	fx_close(&x);
+}
+
+/* ---------------------------------------------------------------- model */
+
+#define NKEYS 20000
+
+typedef struct mval
+{
+	bool		present;
+	uint32_t	seed;
+	uint32_t	len;
+} mval;
+
+static mval model[NKEYS];
+
+static size_t
+model_key(char *k, uint32_t i)
+{
+	size_t		len = 8 + (i * 37) % 120;
+
+	memset(k, 'p', len);
+	snprintf(k, 9, "%08u", i);
+	k[8 % len] = k[8 % len];
+	if (len > 8)
+		k[8] = '.';
+	return len;
+}
+
+static uint32_t
+model_vlen(void)
+{
+	uint32_t	r = rnd(1000);
+
+	if (r < 10)
+		return AE_BTREE_INLINE_MAX + 1 + rnd(30000);	/* overflow */
+	if (r < 30)
+		return rnd(AE_BTREE_INLINE_MAX + 1);
+	return rnd(400);
+}
+
+/* one random operation against tree and model; false on a mismatch */
+static bool
+model_step(fx *x, char *vbuf, ae_bytes *got)
+{
+	char		k[200];
+	uint32_t	i = rnd(NKEYS),
+				op = rnd(100),
+				seed = rnd(1u << 30),
+				len = model_vlen();
+	size_t		kl = model_key(k, i);
+	mval	   *m = &model[i];
+	ae_status	st;
+
+	fill(vbuf, seed, len);
+	if (op < 30)
+	{
+		st = ae_btree_insert(&x->t, k, kl, vbuf, len);
+		if (st != (m->present ? AE_EXISTS : AE_OK))
+			return false;
+		if (!m->present)
+			*m = (mval) {true, seed, len};
+	}
+	else if (op < 50)
+	{
+		if (ae_btree_put(&x->t, k, kl, vbuf, len) != AE_OK)
+			return false;
+		*m = (mval) {true, seed, len};
+	}
+	else if (op < 65)
+	{
+		if (ae_btree_delete(&x->t, k, kl) != (m->present ? AE_OK : AE_NOT_FOUND))
+			return false;
+		m->present = false;
+	}
+	else if (op < 75)
+	{
+		/* cas with the right (model) or a wrong expected value */
+		static char ebuf[AE_BTREE_INLINE_MAX + 40000];
+		bool		right = rnd(2);
+		uint32_t	elen = m->present ? m->len : 5;
+
+		fill(ebuf, right ? m->seed : m->seed + 1, elen);
+		st = ae_btree_cas(&x->t, k, kl, ebuf, elen, vbuf, len);
+		if (!m->present)
+			return st == AE_NOT_FOUND;
+		if (st != (right || elen == 0 ? AE_OK : AE_CONFLICT))
+			return false;
+		if (st == AE_OK)
+			*m = (mval) {true, seed, len};
+	}
+	else
+	{
+		st = ae_btree_get(&x->t, k, kl, got);
+		if (st != (m->present ? AE_OK : AE_NOT_FOUND))
+			return false;
+		if (st == AE_OK)
+		{
+			fill(vbuf, m->seed, m->len);
+			return got->len == m->len && memcmp(got->data, vbuf, m->len) == 0;
+		}
+	}
+	return true;
+}
+
+/* a short cursor from a random key, either direction, against the model */
+static bool
+model_range(fx *x, char *vbuf)
+{
+	ae_btree_cursor c;
+	char		k[200];
+	uint32_t	start = rnd(NKEYS);
+	ae_scan_dir dir = rnd(2) ? AE_FORWARD : AE_BACKWARD;
+	size_t		kl = model_key(k, start);
+	int			i = (int) start;
+	const void *ck,
+			   *cv;
+	size_t		ckl,
+				cvl;
+	bool		ok = true;
+
+	if (ae_btree_cursor_open(&c, &x->t, dir, 0, dir == AE_FORWARD ? k : NULL, kl, true,
+							 dir == AE_BACKWARD ? k : NULL, kl, true) != AE_OK)
+		return false;
+	for (int n = 0; ok && n < 30; n++)
+	{
+		while (i >= 0 && i < NKEYS && !model[i].present)
+			i += dir;
+		if (i < 0 || i >= NKEYS)
+		{
+			ok = ae_btree_cursor_next(&c, &ck, &ckl, &cv, &cvl) == AE_NOT_FOUND;
+			break;
+		}
+		kl = model_key(k, (uint32_t) i);
+		fill(vbuf, model[i].seed, model[i].len);
+		ok = ae_btree_cursor_next(&c, &ck, &ckl, &cv, &cvl) == AE_OK && ckl == kl &&
+			memcmp(ck, k, kl) == 0 && cvl == model[i].len && memcmp(cv, vbuf, cvl) == 0;
+		i += dir;
+	}
+	ae_btree_cursor_close(&c);
+	return ok;
+}
+
+static int64_t
+model_count(void)
+{
+	int64_t		n = 0;
+
+	for (int i = 0; i < NKEYS; i++)
+		n += model[i].present;
+	return n;
+}
+
+/* every key of the model, and no other, is in the tree */
+static bool
+model_compare(fx *x, char *vbuf)
+{
+	ae_bytes	got = {0};
+	bool		ok = verify_all(x) == model_count();
+
+	for (uint32_t i = 0; ok && i < NKEYS; i++)
+	{
+		char		k[200];
+		size_t		kl = model_key(k, i);
+		ae_status	st = ae_btree_get(&x->t, k, kl, &got);
+
+		fill(vbuf, model[i].seed, model[i].len);
+		ok = model[i].present ? (st == AE_OK && got.len == model[i].len &&
+								 memcmp(got.data, vbuf, got.len) == 0) : st == AE_NOT_FOUND;
+		if (!ok)
+			fprintf(stderr, "  model key %u: %s\n", i, ae_status_name(st));
+	}
+	ae_bytes_free(&got);
+	return ok;
+}
+
+/* random workload of nops operations; pool of 64 frames */
+static bool
+run_model(fx *x, int nops, int verify_every)
+{
+	static char vbuf[AE_BTREE_INLINE_MAX + 40000];
+	ae_bytes	got = {0};
+
+	for (int n = 0; n < nops; n++)
+	{
+		bool		ok = rnd(100) < 3 ? model_range(x, vbuf) : model_step(x, vbuf, &got);
+
+		if (!ok)
+		{
+			fprintf(stderr, "  model mismatch at op %d: %s\n", n, ae_error_last()->message);
+			return false;
+		}
+		if (verify_every && n % verify_every == verify_every - 1 && verify_all(x) != model_count())
+			return false;
+	}
+	ae_bytes_free(&got);
+	return true;
+}
+
+static void
+test_property_random(void)
+{
+	fx			x;
+	ae_btree_info info;
+	static char vbuf[AE_BTREE_INLINE_MAX + 40000];
+
+	memset(model, 0, sizeof(model));
+	AE_OKAY(fx_open(&x, 64));
+	AE_CHECK(run_model(&x, 100000, 10000));
+	AE_CHECK(model_compare(&x, vbuf));
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	AE_CHECK(info.npages > 8 * 64);	/* data many times the pool */
+	fx_close(&x);
+}
+
+/* ---------------------------------------------------------------- overflow */
+
+static void
+test_overflow_sizes(void)
+{
+	fx			x;
+	size_t		sizes[] = {1, AE_BTREE_INLINE_MAX, AE_BTREE_INLINE_MAX + 1, 8120, 8121,
+	3 * 8120, 100000, 1 << 20, (size_t) 100 << 20};
+	size_t		maxlen = (size_t) 100 << 20;
+	char	   *val = malloc(maxlen);
+	ae_bytes	got = {0};
+	ae_btree_info a,
+				b;
+
+	AE_REQUIRE(val);
+	AE_OKAY(fx_open(&x, 256));
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+	{
+		char		k[8];
+
+		snprintf(k, sizeof(k), "o%zu", i);
+		fill(val, (uint32_t) i, sizes[i]);
+		AE_OKAY(ae_btree_put(&x.t, k, strlen(k), val, sizes[i]));
+		AE_OKAY(ae_btree_get(&x.t, k, strlen(k), &got));
+		AE_CHECK(got.len == sizes[i] && memcmp(got.data, val, got.len) == 0);
+	}
+	AE_CHECK(verify_all(&x) == 9);
+	/* delete + reinsert the same sizes: the file does not grow (free-list reuse) */
+	AE_OKAY(ae_btree_get_info(&x.t, &a));
+	for (int round = 0; round < 3; round++)
+	{
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		{
+			char		k[8];
+
+			snprintf(k, sizeof(k), "o%zu", i);
+			fill(val, (uint32_t) (i + 100 + round), sizes[i]);
+			if (round == 0)
+				AE_OKAY(ae_btree_delete(&x.t, k, strlen(k)));
+			AE_OKAY(ae_btree_put(&x.t, k, strlen(k), val, sizes[i]));	/* rounds 1, 2: replace */
+		}
+		AE_OKAY(ae_btree_get_info(&x.t, &b));
+		/* a replace writes the new chain before freeing the old: one extra copy, once */
+		if (round != 1)
+			AE_CHECK(b.npages <= a.npages);
+		if (round == 1)
+			a = b;
+	}
+	AE_CHECK(b.nfree + 2 >= (size_t) ((100 << 20) / 8120));
+	{
+		/* cas on an overflow value compares the whole value */
+		fill(val, 110, sizes[8]);
+		AE_CHECK(ae_btree_cas(&x.t, "o8", 2, val, sizes[8] - 1, "x", 1) == AE_CONFLICT);
+		val[12345678] ^= 1;
+		AE_CHECK(ae_btree_cas(&x.t, "o8", 2, val, sizes[8], "x", 1) == AE_CONFLICT);
+		val[12345678] ^= 1;
+		AE_OKAY(ae_btree_cas(&x.t, "o8", 2, val, sizes[8], "x", 1));
+	}
+	AE_CHECK(verify_all(&x) == 9);
+	ae_bytes_free(&got);
+	free(val);
+	fx_close(&x);
+}
+
+static void
+test_overflow_1g(void)
+{
+	fx			x;
+	size_t		len = (size_t) 1 << 30;
+	char	   *val;
+	ae_bytes	got = {0};
+
+	if (!getenv("AE_BTREE_BIG"))
+		return;
+	AE_REQUIRE((val = malloc(len)) != NULL);
+	AE_OKAY(fx_open(&x, 256));
+	fill(val, 7, len);
+	AE_OKAY(ae_btree_put(&x.t, "g", 1, val, len));
+	AE_OKAY(ae_btree_get(&x.t, "g", 1, &got));
+	AE_CHECK(got.len == len && memcmp(got.data, val, len) == 0);
+	AE_OKAY(ae_btree_delete(&x.t, "g", 1));
+	AE_CHECK(verify_all(&x) == 0);
+	ae_bytes_free(&got);
+	free(val);
+	fx_close(&x);
+}
+
+/* ---------------------------------------------------------------- replay */
+
+static void
+test_replay(void)
+{
+	fx			x;
+	ae_lsn		end;
+	uint64_t	nrec;
+	static char vbuf[AE_BTREE_INLINE_MAX + 40000];
+
+	memset(model, 0, sizeof(model));
+	AE_OKAY(fx_open(&x, 64));
+	AE_REQUIRE(run_model(&x, 30000, 0));
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+	ae_buf_discard_all(x.eng);	/* every dirty page is lost */
+	AE_OKAY(ae_wal_replay(x.eng, AE_WAL_START_LSN, &end, &nrec));
+	AE_CHECK(nrec > 1000);
+	AE_CHECK(model_compare(&x, vbuf));
+	/* replay again over the recovered pages: idempotent */
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_wal_replay(x.eng, AE_WAL_START_LSN, &end, &nrec));
+	AE_CHECK(model_compare(&x, vbuf));
+	/* and the tree keeps working */
+	ae_wal_set_insert_lsn(x.eng, end);
+	AE_CHECK(run_model(&x, 5000, 0));
+	AE_CHECK(model_compare(&x, vbuf));
+	fx_close(&x);
+}
+
+/* ---------------------------------------------------------------- processes */
+
+#define MP_WRITERS 4
+#define MP_KEYS 3000
+
+static size_t
+mp_key(char *k, int w, int i)
+{
+	return (size_t) snprintf(k, 32, "w%d-%06d", w, i);
+}
+
+static size_t
+mp_val(char *v, int w, int i, int gen)
+{
+	size_t		len = (i % 97 == 0) ? 9000 + (size_t) i : 10 + (size_t) (i % 50);
+
+	fill(v, (uint32_t) (w * 1000003 + i * 7 + gen), len);
+	memcpy(v, &gen, 4);
+	return len;
+}
+
+static int
+mp_writer(fx *x, int w)
+{
+	static char v[20000];
+	char		k[32];
+
+	for (int i = 0; i < MP_KEYS; i++)
+	{
+		int			j = (i * 1543) % MP_KEYS;
+
+		if (ae_btree_insert(&x->t, k, mp_key(k, w, j), v, mp_val(v, w, j, 0)) != AE_OK)
+			return 1;
+		if (j % 3 == 0 && ae_btree_put(&x->t, k, mp_key(k, w, j), v, mp_val(v, w, j, 1)) != AE_OK)
+			return 2;
+		if (j % 10 == 5 && ae_btree_delete(&x->t, k, mp_key(k, w, j)) != AE_OK)
+			return 3;
+	}
+	return 0;
+}
+
+static int
+mp_reader(fx *x, int r)
+{
+	for (int pass = 0; pass < 8; pass++)
+	{
+		ae_btree_cursor c;
+		ae_bytes	prev = {0};
+		const void *k,
+				   *v;
+		size_t		kl,
+					vl;
+		ae_status	st;
+
+		if (ae_btree_cursor_open(&c, &x->t, (pass + r) % 2 ? AE_BACKWARD : AE_FORWARD,
+								 AE_BUF_SCAN, NULL, 0, false, NULL, 0, false) != AE_OK)
+			return 10;
+		while ((st = ae_btree_cursor_next(&c, &k, &kl, &v, &vl)) == AE_OK)
+		{
+			int			cmp = prev.data ? ae_key_cmp_bytes(prev.data, prev.len, k, kl) : 0;
+
+			if (prev.data && (c.dir == AE_FORWARD ? cmp >= 0 : cmp <= 0))
+				return 11;
+			if (vl < 10)
+				return 12;
+			prev.len = 0;
+			ae_bytes_reserve(&prev, kl);
+			memcpy(prev.data, k, kl);
+			prev.len = kl;
+		}
+		ae_bytes_free(&prev);
+		ae_btree_cursor_close(&c);
+		if (st != AE_NOT_FOUND)
+			return 13;
+	}
+	return 0;
+}
+
+static void
+test_multiprocess(void)
+{
+	fx			x;
+	pid_t		pids[MP_WRITERS + 2];
+	char		k[32],
+				v[20000];
+	ae_bytes	got = {0};
+	int64_t		expect = 0;
+
+	AE_OKAY(fx_open(&x, 128));
+	fflush(NULL);
+	for (int p = 0; p < MP_WRITERS + 2; p++)
+	{
+		pids[p] = fork();
+		AE_REQUIRE(pids[p] >= 0);
+		if (pids[p] == 0)
+			_exit(p < MP_WRITERS ? mp_writer(&x, p) : mp_reader(&x, p));
+	}
+	for (int p = 0; p < MP_WRITERS + 2; p++)
+	{
+		int			status;
+
+		AE_REQUIRE(waitpid(pids[p], &status, 0) == pids[p]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fprintf(stderr, "  process %d: status 0x%x\n", p, status);
+		AE_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	for (int w = 0; w < MP_WRITERS; w++)
+		for (int i = 0; i < MP_KEYS; i++)
+		{
+			ae_status	st = ae_btree_get(&x.t, k, mp_key(k, w, i), &got);
+			size_t		vl = mp_val(v, w, i, i % 3 == 0);
+
+			if (i % 10 == 5)
+				AE_CHECK(st == AE_NOT_FOUND);
+			else
+			{
+				AE_CHECK(st == AE_OK && got.len == vl && memcmp(got.data, v, vl) == 0);
+				expect++;
+			}
+		}
+	AE_CHECK(verify_all(&x) == expect);
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
+int
+main(void)
+{
+	AE_RUN(test_point_ops);
+	AE_RUN(test_splits_height3);
+	AE_RUN(test_sequential_append_fill);
+	AE_RUN(test_ranges);
+	AE_RUN(test_property_random);
+	AE_RUN(test_overflow_sizes);
+	AE_RUN(test_overflow_1g);
+	AE_RUN(test_replay);
+	AE_RUN(test_multiprocess);
+	return ae_test_summary();
+}
