@@ -99,8 +99,6 @@ void		ae_buf_shmem_init(buf_pool *pool, const ae_engine_config *cfg);
 ae_status	ae_buf_ring_init(ae_engine *eng);	/* per handle; malloc'd ring */
 void		ae_buf_ring_free(ae_engine *eng);
 void		ae_buf_get_stats(ae_engine *eng, ae_engine_stats *out);
-/* Latches this process holds through ae_buf_* (tests and assertions). */
-int			ae_buf_held_latches(void);
 
 /* ---- helpers shared by bufmgr.c and buf_flush.c ---- */
 

@@ -62,6 +62,9 @@ void		ae_buf_unlatch(ae_buf *b);
 /* Unlatch (if latched) and unpin. */
 void		ae_buf_release(ae_buf *b);
 
+/* Latches this process holds through ae_buf_* (for asserting rule 2 in tests). */
+int			ae_buf_held_latches(void);
+
 /* Mark dirty and raise the page LSN (used by ae_mtr_commit; latch held exclusive). */
 void		ae_buf_mark_dirty(ae_buf *b, ae_lsn lsn);
 
