@@ -3,7 +3,9 @@
 -- The expected output is produced by running this file on heap
 -- (scripts/regen-expected-from-heap.sh); it must never differ on aether.
 --
+SET client_min_messages = warning;	-- no NOTICE when an earlier test created it
 CREATE EXTENSION IF NOT EXISTS aether;
+RESET client_min_messages;
 SET default_table_access_method = aether;
 
 -- the access method exists and new tables use it. Queries name it only

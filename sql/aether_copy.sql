@@ -2,7 +2,9 @@
 -- aether_copy: COPY FROM/TO in text, csv and binary formats, and COPY that
 -- fails part way. Expected output comes from heap.
 --
+SET client_min_messages = warning;	-- no NOTICE when an earlier test created it
 CREATE EXTENSION IF NOT EXISTS aether;
+RESET client_min_messages;
 SET default_table_access_method = aether;
 
 \getenv abs_builddir PG_ABS_BUILDDIR

@@ -2,7 +2,9 @@
 -- aether_errors: statements that fail leave an aether table unchanged.
 -- Expected output comes from heap.
 --
+SET client_min_messages = warning;	-- no NOTICE when an earlier test created it
 CREATE EXTENSION IF NOT EXISTS aether;
+RESET client_min_messages;
 SET default_table_access_method = aether;
 
 CREATE TABLE e_parent (id int PRIMARY KEY, name text NOT NULL UNIQUE);

@@ -3,7 +3,9 @@
 -- used by the planner (EXPLAIN under enable_seqscan = off) and giving the
 -- same results as on heap. Expected output comes from heap.
 --
+SET client_min_messages = warning;	-- no NOTICE when an earlier test created it
 CREATE EXTENSION IF NOT EXISTS aether;
+RESET client_min_messages;
 SET default_table_access_method = aether;
 
 CREATE TABLE ix (

@@ -3,7 +3,9 @@
 -- overflow pages: an aether table has no TOAST table. Expected output comes
 -- from heap.
 --
+SET client_min_messages = warning;	-- no NOTICE when an earlier test created it
 CREATE EXTENSION IF NOT EXISTS aether;
+RESET client_min_messages;
 SET default_table_access_method = aether;
 
 CREATE TABLE lg (id int PRIMARY KEY, label text, payload text, bin bytea) USING aether;

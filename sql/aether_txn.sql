@@ -2,7 +2,9 @@
 -- aether_txn: transactions, savepoints, errors, cursors, visibility of a
 -- transaction's own changes. Expected output comes from heap.
 --
+SET client_min_messages = warning;	-- no NOTICE when an earlier test created it
 CREATE EXTENSION IF NOT EXISTS aether;
+RESET client_min_messages;
 SET default_table_access_method = aether;
 
 CREATE TABLE x_acct (id int PRIMARY KEY, balance int NOT NULL, note text);
