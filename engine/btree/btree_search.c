@@ -263,6 +263,8 @@ bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
 ae_status
 ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 {
+	uint64_t	failed_chain = 0;
+
 	if (klen > AE_BTREE_MAX_KEY)
 		return ae_fail(AE_TOO_LARGE, t->file, AE_NO_BLOCK, "btree: key of %zu bytes", klen);
 	for (;;)
@@ -294,5 +296,10 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 		st = bt_ovf_read(t, &stub, 0, out);
 		if (st != BT_RETRY)
 			return st;
+		if (stub.chain == failed_chain)	/* O3: a live stub's chain is broken */
+			return ae_fail(AE_CORRUPT, t->file, stub.first,
+						   "btree: overflow chain %llu of a live stub is broken",
+						   (unsigned long long) stub.chain);
+		failed_chain = stub.chain;
 	}
 }

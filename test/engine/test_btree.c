@@ -251,6 +251,73 @@ test_sequential_append_fill(void)
 	fx_close(&x);
 }
 
+
+/* many tiny items (2-byte keys, empty values): splits of ~1000-item leaves */
+static void
+test_tiny_items(void)
+{
+	fx			x;
+	ae_bytes	v = {0};
+
+	AE_OKAY(fx_open(&x, 64));
+	for (uint32_t i = 0; i < 65536; i++)
+	{
+		uint32_t	j = (i * 40503u) & 0xFFFF;
+		unsigned char k[2] = {(unsigned char) (j >> 8), (unsigned char) j};
+
+		AE_OKAY(ae_btree_insert(&x.t, k, 2, NULL, 0));
+	}
+	AE_CHECK(verify_all(&x) == 65536);
+	for (uint32_t i = 0; i < 65536; i += 2)
+	{
+		unsigned char k[2] = {(unsigned char) (i >> 8), (unsigned char) i};
+
+		AE_OKAY(ae_btree_put(&x.t, k, 2, "grown value", 11));	/* replace may split */
+	}
+	AE_CHECK(verify_all(&x) == 65536);
+	{
+		unsigned char k[2] = {0x12, 0x34};
+
+		AE_OKAY(ae_btree_get(&x.t, k, 2, &v));
+		AE_CHECK(v.len == 11);
+	}
+	ae_bytes_free(&v);
+	fx_close(&x);
+}
+
+/* verify names the block of a damaged leaf; get still works elsewhere */
+static void
+test_verify_detects(void)
+{
+	fx			x;
+	char		k[16];
+	ae_buf	   *b;
+	ae_btree_verify_stats s;
+	uint32_t	blk;
+
+	AE_OKAY(fx_open(&x, 64));
+	for (int i = 0; i < 2000; i++)
+	{
+		snprintf(k, sizeof(k), "k%05d", i);
+		AE_OKAY(ae_btree_insert(&x.t, k, 6, "value-value-value", 17));
+	}
+	AE_OKAY(ae_btree_verify_ex(&x.t, &s));
+	AE_CHECK(s.leaf_pages > 3 && s.inner_pages >= 1);
+	/* block 1 was the first root leaf: still the leftmost leaf; damage its key order */
+	blk = 1;
+	AE_OKAY(ae_buf_read(x.eng, x.f, blk, AE_LATCH_EXCLUSIVE, 0, &b));
+	{
+		uint16_t	len;
+		char	   *item = (char *) ae_page_item(ae_buf_page(b), 0, &len);
+
+		item[2] = 'z';			/* first key now sorts after the second */
+	}
+	ae_buf_release(b);
+	AE_CHECK(ae_btree_verify(&x.t, NULL) == AE_CORRUPT);
+	AE_CHECK(ae_error_last()->block == blk);
+	fx_close(&x);
+}
+
 /* ---------------------------------------------------------------- ranges */
 
 static int
@@ -795,17 +862,129 @@ test_multiprocess(void)
 	fx_close(&x);
 }
 
+
+/* several processes: cas increments of one counter, and replacing overflow values under readers */
+#define CAS_PROCS 4
+#define CAS_INCS 300
+#define OVK 8
+
+static int
+cas_worker(fx *x, int p)
+{
+	ae_bytes	cur = {0};
+	static char v[320000];
+
+	for (int n = 0; n < CAS_INCS; n++)
+	{
+		for (;;)
+		{
+			uint64_t	c,
+						nc;
+			ae_status	st;
+
+			if (ae_btree_get(&x->t, "ctr", 3, &cur) != AE_OK || cur.len != 8)
+				return 20;
+			memcpy(&c, cur.data, 8);
+			nc = c + 1;
+			st = ae_btree_cas(&x->t, "ctr", 3, &c, 8, &nc, 8);
+			if (st == AE_OK)
+				break;
+			if (st != AE_CONFLICT)
+				return 21;
+		}
+		if (p < 2)
+		{
+			/* replace a long value: self-describing (generation in front) */
+			char		k[8];
+			uint32_t	gen = (uint32_t) (p * 100000 + n);
+			size_t		len = 9000 + (size_t) (gen % 300000);
+
+			snprintf(k, sizeof(k), "ov%d", n % OVK);
+			fill(v, gen, len);
+			memcpy(v, &gen, 4);
+			if (ae_btree_put(&x->t, k, strlen(k), v, len) != AE_OK)
+				return 22;
+		}
+		else
+		{
+			/* readers of long values: whatever they get must be a whole value */
+			char		k[8];
+			static char want[320000];
+			uint32_t	gen;
+			ae_status	st;
+
+			for (int r = 0; r < 20; r++)
+			{
+				snprintf(k, sizeof(k), "ov%d", (n + r) % OVK);
+				st = ae_btree_get(&x->t, k, strlen(k), &cur);
+				if (st == AE_NOT_FOUND)
+					continue;
+				if (st != AE_OK || cur.len < 9000)
+					return 23;
+				memcpy(&gen, cur.data, 4);
+				fill(want, gen, cur.len);
+				memcpy(want, &gen, 4);
+				if (cur.len != 9000 + gen % 300000 || memcmp(want, cur.data, cur.len) != 0)
+					return 24;
+			}
+		}
+	}
+	ae_bytes_free(&cur);
+	return 0;
+}
+
+static void
+test_multiprocess_cas(void)
+{
+	fx			x;
+	pid_t		pids[CAS_PROCS];
+	uint64_t	zero = 0,
+				c;
+	ae_bytes	got = {0};
+	ae_btree_verify_stats s;
+
+	AE_OKAY(fx_open(&x, 48));
+	AE_OKAY(ae_btree_insert(&x.t, "ctr", 3, &zero, 8));
+	fflush(NULL);
+	for (int p = 0; p < CAS_PROCS; p++)
+	{
+		pids[p] = fork();
+		AE_REQUIRE(pids[p] >= 0);
+		if (pids[p] == 0)
+			_exit(cas_worker(&x, p));
+	}
+	for (int p = 0; p < CAS_PROCS; p++)
+	{
+		int			status;
+
+		AE_REQUIRE(waitpid(pids[p], &status, 0) == pids[p]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fprintf(stderr, "  process %d: status 0x%x\n", p, status);
+		AE_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	AE_OKAY(ae_btree_get(&x.t, "ctr", 3, &got));
+	memcpy(&c, got.data, 8);
+	AE_CHECK(c == CAS_PROCS * CAS_INCS);
+	AE_OKAY(ae_btree_verify_ex(&x.t, &s));
+	AE_CHECK(s.nkeys == 1 + OVK && s.leaked_pages == 0);
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
 int
 main(void)
 {
 	AE_RUN(test_point_ops);
 	AE_RUN(test_splits_height3);
 	AE_RUN(test_sequential_append_fill);
+	AE_RUN(test_tiny_items);
+	AE_RUN(test_verify_detects);
 	AE_RUN(test_ranges);
 	AE_RUN(test_property_random);
 	AE_RUN(test_overflow_sizes);
 	AE_RUN(test_overflow_1g);
 	AE_RUN(test_replay);
 	AE_RUN(test_multiprocess);
+	AE_RUN(test_multiprocess_cas);
 	return ae_test_summary();
 }
