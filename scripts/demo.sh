@@ -175,6 +175,7 @@ CREATE TABLE transfers_heap (LIKE transfers INCLUDING ALL) USING heap;
 INSERT INTO accounts_heap  SELECT * FROM accounts;
 INSERT INTO transfers_heap SELECT * FROM transfers;
 CHECKPOINT;
+SELECT aether_flush();   -- write Aether's dirty pages, so file sizes are current
 SELECT c.relname AS table, a.amname AS am,
        pg_size_pretty(pg_relation_size(c.oid)) AS table_size,
        pg_size_pretty(pg_indexes_size(c.oid)) AS indexes,
