@@ -31,25 +31,22 @@ ae_latch_init(ae_latch *l)
 	atomic_init(&l->word, 0);
 }
 
+/* True when the latch, as observed in w, cannot be taken in this mode. */
+static inline bool
+busy(uint32_t w, bool exclusive)
+{
+	return exclusive ? (w & (AE_LATCH_EXCL | AE_LATCH_SHARED_MASK)) != 0
+		: (w & AE_LATCH_EXCL) != 0;
+}
+
 /* One attempt: a CAS from the observed word *w. Updates *w on failure. */
 static bool
 attempt(ae_latch *l, bool exclusive, uint32_t *w)
 {
-	uint32_t	want;
-
-	if (exclusive)
-	{
-		if (*w & (AE_LATCH_EXCL | AE_LATCH_SHARED_MASK))
-			return false;
-		want = *w | AE_LATCH_EXCL;
-	}
-	else
-	{
-		if (*w & AE_LATCH_EXCL)
-			return false;
-		want = *w + 1;
-	}
-	return atomic_compare_exchange_weak_explicit(&l->word, w, want,
+	if (busy(*w, exclusive))
+		return false;
+	return atomic_compare_exchange_weak_explicit(&l->word, w,
+												 exclusive ? *w | AE_LATCH_EXCL : *w + 1,
 												 memory_order_acquire,
 												 memory_order_relaxed);
 }
@@ -63,9 +60,8 @@ ae_latch_try_acquire(ae_latch *l, bool exclusive)
 	{
 		if (attempt(l, exclusive, &w))
 			return true;
-		/* a failed weak CAS on a still-compatible word is retried; a busy latch is not */
-		if (exclusive ? (w & (AE_LATCH_EXCL | AE_LATCH_SHARED_MASK)) : (w & AE_LATCH_EXCL))
-			return false;
+		if (busy(w, exclusive))
+			return false;		/* else a CAS race on a compatible word: retry */
 	}
 }
 
@@ -79,19 +75,28 @@ ae_latch_acquire(ae_latch *l, bool exclusive)
 	{
 		if (attempt(l, exclusive, &w))
 			return;
+		if (!busy(w, exclusive))
+			continue;
 		if (spins++ < SPIN_TRIES)
 		{
 			ae_cpu_relax();
 			w = atomic_load_explicit(&l->word, memory_order_relaxed);
 			continue;
 		}
-		/* announce a sleeper, then sleep unless the word changed meanwhile */
-		if (!(w & AE_LATCH_WAITERS) &&
-			!atomic_compare_exchange_weak_explicit(&l->word, &w, w | AE_LATCH_WAITERS,
-												   memory_order_relaxed,
-												   memory_order_relaxed))
-			continue;
-		ae_futex_wait(&l->word, w | AE_LATCH_WAITERS);
+		/*
+		 * Announce a sleeper on the busy word we saw (the CAS fails if it
+		 * changed, e.g. was released), then sleep unless it changed since.
+		 * The release that frees the latch sees the bit and wakes us.
+		 */
+		if (!(w & AE_LATCH_WAITERS))
+		{
+			if (!atomic_compare_exchange_weak_explicit(&l->word, &w, w | AE_LATCH_WAITERS,
+													   memory_order_relaxed,
+													   memory_order_relaxed))
+				continue;
+			w |= AE_LATCH_WAITERS;
+		}
+		ae_futex_wait(&l->word, w);
 		w = atomic_load_explicit(&l->word, memory_order_relaxed);
 	}
 }
