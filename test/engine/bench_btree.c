@@ -1,0 +1,186 @@
+/*
+ * bench_btree.c — B+tree insert/get micro-benchmark (not part of `make check`).
+ *
+ *   make -C test/engine bench              # N = 1,000,000
+ *   make -C test/engine bench BENCH_N=200000
+ *   build/bench_btree [N [phases]]         # phases: letters of "sgr" (default all)
+ *
+ * One engine over the POSIX host in a temporary directory, a 16384-frame
+ * pool (128 MiB) and a 64 MiB log buffer. Each phase prints ns per operation,
+ * wall clock and CPU time of the process (user + system: log writes included):
+ *   seq insert    N keys 0..N-1 as 8-byte big-endian row ids, ~60-byte values
+ *                 (the Aether table's INSERT ... SELECT pattern: right-edge appends)
+ *   get random    N point gets of random present keys in the seq tree
+ *   rand insert   N keys in a scrambled order into a fresh tree
+ * Each insert phase uses its own file; the previous file's pages are dropped
+ * from the pool first (not timed) so every phase starts with the same pool.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aether/btree.h"
+#include "aether/buf.h"
+#include "aether/wal.h"
+#include "ae_env.h"
+
+#define VLEN	60
+
+static double cpu0;
+
+static double
+clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* wall clock; also notes the process CPU time for report() */
+static double
+now_ns(void)
+{
+	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static void
+make_val(char *v, uint64_t i)
+{
+	memset(v, 'v', VLEN);
+	memcpy(v, &i, 8);
+}
+
+static int
+die(const char *what, ae_status st)
+{
+	fprintf(stderr, "bench_btree: %s: %s: %s\n", what, ae_status_name(st),
+			ae_error_last()->message);
+	return 1;
+}
+
+/* keys 0..n-1 in a scrambled order: i * odd mod 2^k, skipping >= n */
+static uint64_t
+scramble(uint64_t i, uint64_t mask)
+{
+	return (i * 0x9E3779B97F4A7C15ull) & mask;
+}
+
+/* t0 from now_ns() at the start of the phase; cpu = user + system time of this process */
+static void
+report(const char *name, uint64_t n, double t0)
+{
+	double		cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0,
+				t1 = clock_ns(CLOCK_MONOTONIC);
+
+	printf("%-12s %9llu ops %8.1f ns/op wall %8.1f ns/op cpu\n", name,
+		   (unsigned long long) n, (t1 - t0) / n, cpu / n);
+	fflush(stdout);
+}
+
+static int
+check_count(ae_btree *t, uint64_t n)
+{
+	uint64_t	nkeys = 0;
+	ae_status	st = ae_btree_verify(t, &nkeys);
+
+	if (st != AE_OK)
+		return die("verify", st);
+	if (nkeys != n)
+	{
+		fprintf(stderr, "bench_btree: %llu keys, expected %llu\n",
+				(unsigned long long) nkeys, (unsigned long long) n);
+		return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	uint64_t	n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+	const char *phases = argc > 2 ? argv[2] : "sgr";	/* s seq, g get, r rand */
+	ae_env		e;
+	ae_btree	t;
+	ae_file_id	f1 = {1, 1, 1},
+				f3 = {1, 1, 3};
+	char		v[VLEN];
+	ae_bytes	out = {0};
+	uint64_t	mask = 1;
+	double		t0;
+	ae_status	st;
+	int			rc = 0;
+
+	while (mask < n)
+		mask <<= 1;
+	mask--;
+	if ((st = ae_env_open(&e, 16384, 64u << 20, 32)) != AE_OK)
+		return die("engine", st);
+	ae_btree_register_redo();
+	printf("bench_btree: N = %llu, pool 16384 frames, %d-byte values\n", (unsigned long long) n, VLEN);
+
+	/* sequential single inserts (also the tree of the get phase) */
+	if ((st = ae_btree_create(e.eng, f1)) != AE_OK)
+		return die("create", st);
+	ae_btree_open(&t, e.eng, f1, NULL);
+	t0 = now_ns();
+	for (uint64_t i = 0; i < n; i++)
+	{
+		uint64_t	k = __builtin_bswap64(i);
+
+		make_val(v, i);
+		if ((st = ae_btree_insert(&t, &k, 8, v, VLEN)) != AE_OK)
+			return die("seq insert", st);
+	}
+	if (strchr(phases, 's'))
+		report("seq insert", n, t0);
+	if ((rc = check_count(&t, n)) != 0)
+		goto done;
+
+	/* random point gets on the sequential tree */
+	t0 = now_ns();
+	for (uint64_t i = 0, done = 0; strchr(phases, 'g') && done < n; i++)
+	{
+		uint64_t	j = scramble(i, mask),
+					k = __builtin_bswap64(j);
+
+		if (j >= n)
+			continue;
+		if ((st = ae_btree_get(&t, &k, 8, &out)) != AE_OK || out.len != VLEN)
+			return die("get", st);
+		done++;
+	}
+	if (strchr(phases, 'g'))
+		report("get random", n, t0);
+	ae_buf_drop_file(e.eng, f1);
+
+	/* random-order inserts */
+	if (!strchr(phases, 'r'))
+		goto done;
+	if ((st = ae_btree_create(e.eng, f3)) != AE_OK)
+		return die("create", st);
+	ae_btree_open(&t, e.eng, f3, NULL);
+	t0 = now_ns();
+	for (uint64_t i = 0, done = 0; done < n; i++)
+	{
+		uint64_t	j = scramble(i, mask),
+					k = __builtin_bswap64(j);
+
+		if (j >= n)
+			continue;
+		make_val(v, j);
+		if ((st = ae_btree_insert(&t, &k, 8, v, VLEN)) != AE_OK)
+			return die("rand insert", st);
+		done++;
+	}
+	report("rand insert", n, t0);
+	rc = check_count(&t, n);
+done:
+	ae_bytes_free(&out);
+	ae_env_close(&e);
+	return rc;
+}
