@@ -4,7 +4,8 @@
 #
 # Suites (each counted per test):
 #   engine     test/engine, every test binary under ASan/UBSan
-#   regress    sql/*.sql with pg_regress on a temporary instance (test/schedule)
+#   regress    sql/*.sql with pg_regress, a temporary instance per test
+#              (order: test/schedule)
 #   isolation  test/isolation/specs/*.spec with pg_isolation_regress
 #   tap        test/t/*.pl with prove and PostgreSQL::Test::Cluster (if any)
 # Servers run as the unprivileged user $AETHER_USER (default: aether), in a
@@ -102,78 +103,61 @@ else
 	fi
 fi
 
-# ---------------------------------------------------------------- pg_regress
-section "pg_regress (sql/*.sql on a temporary instance with aether preloaded)"
-mapfile -t regress_tests < <(schedule_tests test/schedule)
-extra=()
-for f in sql/*.sql; do
-	t=$(basename "$f" .sql)
-	if ! printf '%s\n' "${regress_tests[@]}" | grep -qx "$t"; then
-		say "warning: $f is not in test/schedule; running it last"
-		extra+=("$t")
-	fi
-done
-nregress=$(( ${#regress_tests[@]} + ${#extra[@]} ))
-if [ "$built" -eq 0 ]; then
-	record regress 0 "$nregress" "not run: build failed"
-else
-	(cd "$WORK" && timeout "$SUITE_TIMEOUT" runuser -u "$AETHER_USER" -- \
-		"$PGXS_TEST/regress/pg_regress" --bindir="$PG_BINDIR" \
-		--temp-instance="$WORK/regress-instance" \
-		--temp-config="$WORK/src/aether-test.conf" \
-		--inputdir="$WORK/src" --outputdir="$WORK/regress" \
-		--schedule="$WORK/src/schedule" "${extra[@]}") 2>&1 | tee "$WORK/regress.log"
-	count_results "$WORK/regress.log"
-	if [ $((P + F)) -eq 0 ]; then
-		record regress 0 "$nregress" "pg_regress did not run the tests"
-		show_file "$WORK/regress/log/postmaster.log" "server log" 100
-		show_file "$WORK/regress/log/initdb.log" "initdb log" 50
-	else
-		missing=$((nregress - P - F)); [ "$missing" -ge 0 ] || missing=0
-		record regress "$P" $((F + missing))
-		if [ $((F + missing)) -gt 0 ]; then
-			show_file "$WORK/regress/regression.diffs" "regression.diffs"
-			grep -E 'terminated by signal|PANIC|TRAP' "$WORK/regress/log/postmaster.log" 2>/dev/null | head -n 20
+# ------------------------------------------------- pg_regress and isolation
+# Each test (or spec) gets its own temporary instance: a crash in one test
+# then shows as that test's failure instead of failing the tests that happen
+# to run while the server restarts. It costs about a second per test.
+run_pg_suite() {	# suite-name program inputdir schedule ext srcdir
+	local suite=$1 prog=$2 indir=$3 schedule=$4 ext=$5 srcdir=$6
+	local tests=() t f p=0 nf=0 out
+	mapfile -t tests < <(schedule_tests "$schedule")
+	for f in "$srcdir"/*."$ext"; do
+		[ -e "$f" ] || continue
+		t=$(basename "$f" ."$ext")
+		if ! printf '%s\n' "${tests[@]}" | grep -qx "$t"; then
+			say "warning: $f is not in $schedule; running it last"
+			tests+=("$t")
 		fi
+	done
+	if [ "$built" -eq 0 ]; then
+		record "$suite" 0 ${#tests[@]} "not run: build failed"
+		return
 	fi
-fi
+	for t in "${tests[@]}"; do
+		out=$WORK/$suite/$t
+		runuser -u "$AETHER_USER" -- mkdir -p "$out"
+		(cd "$WORK" && timeout "$SUITE_TIMEOUT" runuser -u "$AETHER_USER" -- \
+			env PGISOLATIONTIMEOUT="$PGISOLATIONTIMEOUT" "$prog" --bindir="$PG_BINDIR" \
+			--temp-instance="$out/instance" --temp-config="$WORK/src/aether-test.conf" \
+			--inputdir="$indir" --outputdir="$out" "$t") >"$out.log" 2>&1
+		count_results "$out.log"
+		if [ "$P" -eq 1 ] && [ "$F" -eq 0 ]; then
+			p=$((p + 1))
+			grep -E '\.\.\. ok' "$out.log"
+		else
+			nf=$((nf + 1))
+			grep -E '\.\.\. (FAILED|failed)' "$out.log" || say "test $t ... did not run"
+			show_file "$out/regression.diffs" "$t: regression.diffs"
+			if [ -f "$out/log/postmaster.log" ] &&
+				grep -qE 'terminated by signal|PANIC|TRAP' "$out/log/postmaster.log"; then
+				say "---- $t: server log around the crash ----"
+				grep -B2 -A2 -E 'terminated by signal|PANIC|TRAP' "$out/log/postmaster.log" | head -n 30
+			elif [ ! -s "$out/regression.diffs" ]; then
+				show_file "$out.log" "$t: ${prog##*/} output" 60
+				show_file "$out/log/postmaster.log" "$t: server log" 60
+			fi
+		fi
+	done
+	record "$suite" "$p" "$nf"
+}
 
-# ---------------------------------------------------------------- isolation
-section "isolation (test/isolation/specs/*.spec)"
-mapfile -t iso_tests < <(schedule_tests test/isolation/isolation_schedule)
-extra=()
-for f in test/isolation/specs/*.spec; do
-	[ -e "$f" ] || continue
-	t=$(basename "$f" .spec)
-	if ! printf '%s\n' "${iso_tests[@]}" | grep -qx "$t"; then
-		say "warning: $f is not in test/isolation/isolation_schedule; running it last"
-		extra+=("$t")
-	fi
-done
-niso=$(( ${#iso_tests[@]} + ${#extra[@]} ))
-if [ "$built" -eq 0 ]; then
-	record isolation 0 "$niso" "not run: build failed"
-else
-	(cd "$WORK" && timeout "$SUITE_TIMEOUT" runuser -u "$AETHER_USER" -- \
-		env PGISOLATIONTIMEOUT="$PGISOLATIONTIMEOUT" \
-		"$PGXS_TEST/isolation/pg_isolation_regress" --bindir="$PG_BINDIR" \
-		--temp-instance="$WORK/isolation-instance" \
-		--temp-config="$WORK/src/aether-test.conf" \
-		--inputdir="$WORK/src/isolation" --outputdir="$WORK/isolation" \
-		--schedule="$WORK/src/isolation/isolation_schedule" "${extra[@]}") 2>&1 |
-		tee "$WORK/isolation.log"
-	count_results "$WORK/isolation.log"
-	if [ $((P + F)) -eq 0 ]; then
-		record isolation 0 "$niso" "pg_isolation_regress did not run the specs"
-		show_file "$WORK/isolation/log/postmaster.log" "server log" 100
-	else
-		missing=$((niso - P - F)); [ "$missing" -ge 0 ] || missing=0
-		record isolation "$P" $((F + missing))
-		if [ $((F + missing)) -gt 0 ]; then
-			show_file "$WORK/isolation/regression.diffs" "isolation regression.diffs"
-		fi
-	fi
-fi
+section "pg_regress (sql/*.sql, a temporary instance with aether preloaded per test)"
+run_pg_suite regress "$PGXS_TEST/regress/pg_regress" "$WORK/src" \
+	test/schedule sql sql
+
+section "isolation (test/isolation/specs/*.spec, an instance per spec)"
+run_pg_suite isolation "$PGXS_TEST/isolation/pg_isolation_regress" "$WORK/src/isolation" \
+	test/isolation/isolation_schedule spec test/isolation/specs
 
 # ---------------------------------------------------------------- TAP
 section "TAP (test/t/*.pl)"
