@@ -29,3 +29,7 @@ CREATE FUNCTION aether_verify(rel regclass, OUT rows bigint, OUT height int,
 CREATE FUNCTION aether_flush() RETURNS void
     AS 'MODULE_PATHNAME', 'aether_flush' LANGUAGE C STRICT VOLATILE;
 REVOKE EXECUTE ON FUNCTION aether_flush() FROM PUBLIC;
+
+-- Rows and stored versions of an aether table (all versions, any snapshot).
+CREATE FUNCTION aether_versions(rel regclass, OUT rows bigint, OUT versions bigint)
+    AS 'MODULE_PATHNAME', 'aether_versions' LANGUAGE C STRICT VOLATILE;

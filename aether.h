@@ -112,6 +112,10 @@ extern TM_Result aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapsh
 extern void aetam_store_version(TupleTableSlot *slot, HeapTupleHeader tup, uint32 len,
 								uint64 rowid, Oid relid);
 
+/* aether_prune.c */
+extern void aetam_prune_note(Relation rel, uint64 rowid);
+extern void aetam_prune_pending(Relation rel);
+
 /* aether_scan.c */
 extern const TupleTableSlotOps *aetam_slot_callbacks(Relation rel);
 extern TableScanDesc aetam_scan_begin(Relation rel, Snapshot snapshot, int nkeys,

@@ -90,3 +90,47 @@ aether_flush(PG_FUNCTION_ARGS)
 	AETAM_CHECK(ae_buf_flush_all(aetam_engine()), NULL);
 	PG_RETURN_VOID();
 }
+
+PG_FUNCTION_INFO_V1(aether_versions);
+
+/*
+ * Rows and stored row versions of an aether table, counted without regard to
+ * snapshots: shows whether old versions are being pruned.
+ */
+Datum
+aether_versions(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc;
+	TableScanDesc scan;
+	uint64		rowid;
+	ae_bytes	row;
+	int64		nrows = 0, nversions = 0;
+	Datum		values[2];
+	bool		nulls[2] = {0};
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->rd_rel->relam != get_table_am_oid("aether", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an aether table", RelationGetRelationName(rel))));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "aether_versions must return a composite type");
+	scan = aetam_scan_begin(rel, SnapshotAny, 0, NULL, NULL, SO_TYPE_SEQSCAN);
+	while (aetam_scan_next_raw(scan, &rowid, &row))
+	{
+		AetamVersions vers;
+
+		aetam_parse_versions(rel, rowid, &row, &vers);
+		nrows++;
+		nversions += vers.n;
+		pfree(vers.v);
+		pfree(vers.len);
+	}
+	aetam_scan_end(scan);
+	relation_close(rel, AccessShareLock);
+	values[0] = Int64GetDatum(nrows);
+	values[1] = Int64GetDatum(nversions);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}

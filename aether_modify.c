@@ -145,6 +145,7 @@ aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 
 	aetam_rowid_to_tid(rowid, &tid);
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
+	aetam_prune_pending(rel);
 	tup = form_version(rel, slot, cid, 0, &tid);
 	insert_row(rel, rowid, tup);
 	heap_freetuple(tup);
@@ -419,13 +420,17 @@ aetam_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 			return res;
 
 		CheckForSerializableConflictIn(rel, tid, ItemPointerGetBlockNumber(tid));
+		aetam_prune_pending(rel);
 		t = copy_base(&rs);
 		if (changingPart)
 			ItemPointerSetMovedPartitions(&next);
 		stamp_xmax(t, cid, &next, true);
 		swap_row(rel, &rs, &t, &rs.vers.len[rs.base], 1, &conflict);
 		if (!conflict)
+		{
+			aetam_prune_note(rel, rowid);
 			return TM_Ok;
+		}
 	}
 }
 
@@ -523,6 +528,7 @@ aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 			return res;
 
 		CheckForSerializableConflictIn(rel, otid, ItemPointerGetBlockNumber(otid));
+		aetam_prune_pending(rel);
 		move = indexed_columns_changed(rel, rs.vers.v[rs.base], rs.vers.len[rs.base], slot,
 									   &keys_changed) ||
 			needs_old_row_after_update(rel);
@@ -552,6 +558,7 @@ aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		if (move)
 			insert_row(rel, newrowid, newtup);
 		heap_freetuple(newtup);
+		aetam_prune_note(rel, rowid);
 		slot->tts_tableOid = RelationGetRelid(rel);
 		slot->tts_tid = newtid;
 		*update_indexes = move;

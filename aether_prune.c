@@ -1,0 +1,162 @@
+/*
+ * aether_prune.c — removing row versions that no snapshot can see any more,
+ * during normal work (no VACUUM needed).
+ *
+ * An UPDATE that keeps the row id leaves the version it replaced in the
+ * row's list, and a DELETE leaves the deleted version: some snapshot may still
+ * need them. They become garbage once the writer has committed (or aborted)
+ * and every snapshot older than that has gone. Like heap's page pruning,
+ * cleaning happens on later normal access:
+ *
+ *  1. Every change rewrites its own row and drops that row's dead versions
+ *     (aether_modify.c, swap_row).
+ *  2. The backend that left a replaced or deleted version behind remembers
+ *     the row (a small per-backend list) and, in a later transaction, when it
+ *     next writes to Aether, looks at up to PRUNE_PER_CALL remembered rows:
+ *     dead versions are dropped, a row whose versions are all dead is removed
+ *     (its row id is never reused; index entries pointing at it are found dead
+ *     by index scans and by btree's deletion of dead entries). A row that is
+ *     not yet prunable is kept for a few more attempts.
+ *
+ * So an update-heavy table stays at about one version per row without VACUUM.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "storage/procarray.h"
+#include "utils/snapmgr.h"
+
+#include "aether.h"
+
+#define PRUNE_LIST_SIZE 256
+#define PRUNE_PER_CALL 4
+#define PRUNE_MAX_TRIES 16
+
+typedef struct PruneCandidate
+{
+	RelFileNode rnode;
+	uint64		rowid;
+	TransactionId writer;		/* the transaction that left the old version */
+	int			tries;
+} PruneCandidate;
+
+static PruneCandidate candidates[PRUNE_LIST_SIZE];
+static int	ncandidates = 0;
+static int	next_slot = 0;		/* ring position once the list is full */
+
+void
+aetam_prune_note(Relation rel, uint64 rowid)
+{
+	PruneCandidate *c;
+
+	if (ncandidates < PRUNE_LIST_SIZE)
+		c = &candidates[ncandidates++];
+	else
+	{
+		c = &candidates[next_slot];	/* forget the oldest: VACUUM will find it */
+		next_slot = (next_slot + 1) % PRUNE_LIST_SIZE;
+	}
+	c->rnode = rel->rd_node;
+	c->rowid = rowid;
+	c->writer = GetTopTransactionIdIfAny();
+	c->tries = 0;
+}
+
+static void
+forget(int i)
+{
+	candidates[i] = candidates[--ncandidates];
+	if (next_slot >= ncandidates)
+		next_slot = 0;
+}
+
+/*
+ * Prune one row. Returns true when the candidate is finished with (pruned,
+ * gone, or changed by someone else, who then owns its cleanup).
+ */
+static bool
+prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *row)
+{
+	ae_btree	tree;
+	unsigned char key[8];
+	AetamVersions vers;
+	ae_row_version *keep;
+	int			nkeep = 0;
+	ae_status	st;
+	ae_bytes	rebuilt = {0};
+
+	ae_btree_open(&tree, aetam_engine(), aetam_file_id(&c->rnode), NULL);
+	ae_row_key(c->rowid, key);
+	st = ae_btree_get(&tree, key, sizeof(key), row);
+	if (st != AE_OK)
+		return true;			/* gone (or its file is): nothing to do */
+	aetam_parse_versions(rel, c->rowid, row, &vers);
+	keep = palloc(sizeof(ae_row_version) * vers.n);
+	for (int i = 0; i < vers.n; i++)
+		if (!aetam_version_dead(vers.v[i], vistest))
+		{
+			keep[nkeep].data = vers.v[i];
+			keep[nkeep++].len = vers.len[i];
+		}
+	if (nkeep == vers.n)
+		return false;			/* nothing dead yet */
+	if (nkeep == 0)
+		st = ae_btree_cas(&tree, key, sizeof(key), row->data, row->len, NULL, 0);
+	else
+	{
+		st = ae_row_build(keep, nkeep, &rebuilt);
+		if (st == AE_OK)
+			st = ae_btree_cas(&tree, key, sizeof(key), row->data, row->len,
+							  rebuilt.data, rebuilt.len);
+		ae_bytes_free(&rebuilt);
+	}
+	if (st != AE_OK && st != AE_CONFLICT && st != AE_NOT_FOUND)
+		aetam_raise(st, rel);
+	if (st == AE_OK)
+		aetam_xact_wrote();
+	return true;
+}
+
+/*
+ * Called before a write to an Aether table (rel gives the database's
+ * visibility horizon; remembered rows may belong to other Aether tables of
+ * the same database). Cheap when there is nothing to do.
+ */
+void
+aetam_prune_pending(Relation rel)
+{
+	GlobalVisState *vistest = NULL;
+	TransactionId me = GetTopTransactionIdIfAny();
+	ae_bytes	row = {0};
+	int			done = 0;
+
+	if (ncandidates == 0)
+		return;
+	PG_TRY();
+	{
+		for (int i = 0; i < ncandidates && done < PRUNE_PER_CALL;)
+		{
+			PruneCandidate *c = &candidates[i];
+
+			if (c->rnode.dbNode != rel->rd_node.dbNode ||
+				(TransactionIdIsValid(c->writer) &&
+				 (TransactionIdEquals(c->writer, me) || TransactionIdIsInProgress(c->writer))))
+			{
+				i++;
+				continue;
+			}
+			if (vistest == NULL)
+				vistest = GlobalVisTestFor(rel);
+			done++;
+			if (prune_row(rel, c, vistest, &row) || ++c->tries >= PRUNE_MAX_TRIES)
+				forget(i);
+			else
+				i++;
+		}
+	}
+	PG_FINALLY();
+	{
+		ae_bytes_free(&row);
+	}
+	PG_END_TRY();
+}
