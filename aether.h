@@ -112,6 +112,13 @@ extern TM_Result aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapsh
 extern void aetam_store_version(TupleTableSlot *slot, HeapTupleHeader tup, uint32 len,
 								uint64 rowid, Oid relid);
 
+/* aether_rowlock.c */
+extern void aetam_lockers(HeapTupleHeader t, bool *me, TransactionId *other, bool *all_shared);
+extern bool aetam_locked_by_me(HeapTupleHeader t);
+extern bool aetam_lock_finished(HeapTupleHeader t);
+extern void aetam_lock_version(HeapTupleHeader t, LockTupleMode mode);
+extern bool aetam_lock_covers(HeapTupleHeader t, LockTupleMode mode);
+
 /* aether_prune.c */
 extern void aetam_prune_note(Relation rel, uint64 rowid);
 extern void aetam_prune_pending(Relation rel);

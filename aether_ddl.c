@@ -22,6 +22,7 @@
 #include "storage/procarray.h"
 #include "storage/smgr.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
 
 #include "aether.h"
 #include "aether/buf.h"
@@ -89,6 +90,7 @@ typedef struct PruneResult
 	int			kept;
 	int			removed;
 	bool		changed;
+	bool		kept_multi;		/* a running MultiXact lock stays */
 	TransactionId oldest_xid;	/* oldest unfrozen xid left in the kept versions */
 } PruneResult;
 
@@ -110,6 +112,7 @@ prune_versions(AetamVersions *vers, TransactionId oldest_xmin, TransactionId fre
 {
 	pr->kept = pr->removed = 0;
 	pr->changed = false;
+	pr->kept_multi = false;
 	for (int i = 0; i < vers->n; i++)
 	{
 		HeapTupleHeader t = vers->v[i];
@@ -130,8 +133,7 @@ prune_versions(AetamVersions *vers, TransactionId oldest_xmin, TransactionId fre
 			HeapTupleHeaderSetXminFrozen(copy);
 		if (!(copy->t_infomask & HEAP_XMAX_INVALID) &&
 			(res == HEAPTUPLE_LIVE || res == HEAPTUPLE_INSERT_IN_PROGRESS) &&
-			!(HEAP_XMAX_IS_LOCKED_ONLY(copy->t_infomask) &&
-			  TransactionIdIsInProgress(HeapTupleHeaderGetRawXmax(copy))))
+			!(HEAP_XMAX_IS_LOCKED_ONLY(copy->t_infomask) && !aetam_lock_finished(copy)))
 		{
 			copy->t_infomask &= ~HEAP_XMAX_BITS;
 			copy->t_infomask |= HEAP_XMAX_INVALID;
@@ -141,7 +143,9 @@ prune_versions(AetamVersions *vers, TransactionId oldest_xmin, TransactionId fre
 			pr->changed = true;
 		if (!HeapTupleHeaderXminFrozen(copy))
 			note_xid(pr, HeapTupleHeaderGetRawXmin(copy));
-		if (!(copy->t_infomask & HEAP_XMAX_INVALID))
+		if (!(copy->t_infomask & HEAP_XMAX_INVALID) && (copy->t_infomask & HEAP_XMAX_IS_MULTI))
+			pr->kept_multi = true;
+		else if (!(copy->t_infomask & HEAP_XMAX_INVALID))
 			note_xid(pr, HeapTupleHeaderGetRawXmax(copy));
 		out[pr->kept].data = copy;
 		out[pr->kept++].len = vers->len[i];
@@ -267,8 +271,11 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 				st = ae_btree_cas(&tree, key, 8, row.data, row.len, rebuilt.data, rebuilt.len);
 			ae_bytes_free(&rebuilt);
 		}
+		if (pr.kept_multi)
+			total.kept_multi = true;
 		if (st == AE_CONFLICT)
 		{
+			total.kept_multi = true;	/* its xmax is unknown: keep relminmxid */
 			/* changed under us: its xids stay, count it as it was */
 			pr.kept = vers.n;
 			pr.removed = 0;
@@ -294,7 +301,8 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 
 	vacuum_indexes(rel, &dead, live, bstrategy);
 	vac_update_relstats(rel, RelationGetNumberOfBlocks(rel), live, 0,
-						rel->rd_rel->relhasindex, total.oldest_xid, oldest_mxact,
+						rel->rd_rel->relhasindex, total.oldest_xid,
+						total.kept_multi ? InvalidMultiXactId : oldest_mxact,
 						&frozen_updated, &minmulti_updated, false);
 	pgstat_report_vacuum(RelationGetRelid(rel), rel->rd_rel->relisshared,
 						 live, removed_versions);
@@ -481,16 +489,84 @@ aetam_index_build_range_scan(Relation table_rel, Relation index_rel,
 	return reltuples;
 }
 
+/*
+ * CREATE INDEX CONCURRENTLY, last phase: insert the rows the reference
+ * snapshot sees that the index does not have yet. The index's TIDs arrive
+ * sorted; TID order is row id order, so one merge pass over the table does it.
+ */
 void
 aetam_index_validate_scan(Relation table_rel, Relation index_rel,
 						  struct IndexInfo *index_info, Snapshot snapshot,
 						  struct ValidateIndexState *state)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("CREATE INDEX CONCURRENTLY is not supported on aether table \"%s\" yet",
-					RelationGetRelationName(table_rel)),
-			 errhint("Use CREATE INDEX without CONCURRENTLY.")));
+	EState	   *estate = CreateExecutorState();
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+	TupleTableSlot *slot = table_slot_create(table_rel, NULL);
+	ExprState  *predicate;
+	TableScanDesc scan;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+	bool		index_done = false;
+	uint64		index_rowid = 0;
+	uint64		rowid;
+	ae_bytes	row;
+
+	econtext->ecxt_scantuple = slot;
+	predicate = ExecPrepareQual(index_info->ii_Predicate, estate);
+	scan = aetam_scan_begin(table_rel, snapshot, 0, NULL, NULL, SO_TYPE_SEQSCAN);
+	while (aetam_scan_next_raw(scan, &rowid, &row))
+	{
+		AetamVersions vers;
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		state->htups += 1;
+		/* advance the index's sorted TIDs to this row id */
+		while (!index_done && (index_rowid < rowid || state->itups == 0))
+		{
+			Datum		d;
+			bool		null;
+			ItemPointerData tid;
+
+			if (!tuplesort_getdatum(state->tuplesort, true, &d, &null, NULL))
+			{
+				index_done = true;
+				break;
+			}
+			itemptr_decode(&tid, DatumGetInt64(d));
+			index_rowid = aetam_tid_to_rowid(&tid);
+			state->itups += 1;
+		}
+		if (!index_done && index_rowid == rowid)
+			continue;			/* already indexed */
+
+		MemoryContextReset(econtext->ecxt_per_tuple_memory);
+		aetam_parse_versions(table_rel, rowid, &row, &vers);
+		i = aetam_visible_version(table_rel, &vers, snapshot);
+		if (i >= 0)
+		{
+			ItemPointerData tid;
+
+			aetam_store_version(slot, vers.v[i], vers.len[i], rowid,
+								RelationGetRelid(table_rel));
+			if (predicate == NULL || ExecQual(predicate, econtext))
+			{
+				FormIndexDatum(index_info, slot, estate, values, isnull);
+				aetam_rowid_to_tid(rowid, &tid);
+				index_insert(index_rel, values, isnull, &tid, table_rel,
+							 index_info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+							 false, index_info);
+				state->tups_inserted += 1;
+			}
+		}
+		pfree(vers.v);
+		pfree(vers.len);
+	}
+	aetam_scan_end(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	index_info->ii_ExpressionsState = NIL;
+	index_info->ii_PredicateState = NULL;
 }
 
 /* ---- index entry deletion (btree's simple and bottom-up deletion) ---- */
@@ -518,7 +594,7 @@ aetam_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 				for (int j = 0; j < vers.n && dead; j++)
 				{
 					dead = aetam_version_dead(vers.v[j], vistest);
-					if (dead && !(vers.v[j]->t_infomask & HEAP_XMAX_INVALID) &&
+					if (dead && !(vers.v[j]->t_infomask & (HEAP_XMAX_INVALID | HEAP_XMAX_IS_MULTI)) &&
 						TransactionIdFollows(HeapTupleHeaderGetRawXmax(vers.v[j]), latest))
 						latest = HeapTupleHeaderGetRawXmax(vers.v[j]);
 				}

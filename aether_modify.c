@@ -96,15 +96,21 @@ aetam_store_version(TupleTableSlot *slot, HeapTupleHeader tup, uint32 len,
 					uint64 rowid, Oid relid)
 {
 	HeapTupleData td;
+	HeapTuple	copy;
+	MemoryContext old;
 
 	td.t_len = len;
 	td.t_data = tup;
 	td.t_tableOid = relid;
 	aetam_rowid_to_tid(rowid, &td.t_self);
+	/* the slot frees the copy: it must live as long as the slot's memory */
+	old = MemoryContextSwitchTo(slot->tts_mcxt);
+	copy = heap_copytuple(&td);
+	MemoryContextSwitchTo(old);
 	if (TTS_IS_HEAPTUPLE(slot))
-		ExecStoreHeapTuple(heap_copytuple(&td), slot, true);
+		ExecStoreHeapTuple(copy, slot, true);
 	else
-		ExecForceStoreHeapTuple(heap_copytuple(&td), slot, true);
+		ExecForceStoreHeapTuple(copy, slot, true);
 }
 
 static void
@@ -284,25 +290,20 @@ copy_base(RowState *rs)
 
 /* ---- deciding whether a row may be changed ---- */
 
-static bool
-locked_by_me(HeapTupleHeader t)
-{
-	return !(t->t_infomask & HEAP_XMAX_INVALID) &&
-		HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) &&
-		TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmax(t));
-}
-
 /*
  * Can the current transaction change (update, delete, lock) the base version
  * at tid? Returns TM_Ok, or the result to report with tmfd filled; for
- * TM_BeingModified *wait_xid is the transaction to wait for. `snapshot` is
+ * TM_BeingModified *wait_xid is the transaction to wait for. lock_mode is
+ * NULL for UPDATE and DELETE, else the row lock wanted: shared locks do not
+ * wait for other shared lockers (aether_rowlock.c). `snapshot` is
  * the caller's snapshot: a base version it cannot see means a newer version
  * was committed after it was taken (TM_Updated), unless we hold a lock on it
  * (tuple_lock found and locked the latest version for EvalPlanQual).
  */
 static TM_Result
 check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapshot snapshot,
-			 Snapshot crosscheck, TM_FailureData *tmfd, TransactionId *wait_xid)
+			 Snapshot crosscheck, const LockTupleMode *lock_mode, TM_FailureData *tmfd,
+			 TransactionId *wait_xid)
 {
 	HeapTupleHeader t;
 	TransactionId xmin, xmax;
@@ -328,14 +329,26 @@ check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapsho
 	if (!(t->t_infomask & HEAP_XMAX_INVALID))
 	{
 		xmax = HeapTupleHeaderGetRawXmax(t);
-		if (TransactionIdIsCurrentTransactionId(xmax))
+		if (HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
 		{
-			if (!HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
+			bool		me, all_shared;
+			TransactionId other;
+			bool		want_shared = lock_mode &&
+				(*lock_mode == LockTupleKeyShare || *lock_mode == LockTupleShare);
+
+			aetam_lockers(t, &me, &other, &all_shared);
+			if (TransactionIdIsValid(other) && !(want_shared && all_shared))
 			{
-				tmfd->xmax = xmax;
-				tmfd->cmax = HeapTupleHeaderGetCmax(t);
-				return tmfd->cmax >= cid ? TM_SelfModified : TM_Invisible;
+				*wait_xid = other;
+				tmfd->xmax = other;
+				return TM_BeingModified;
 			}
+		}
+		else if (TransactionIdIsCurrentTransactionId(xmax))
+		{
+			tmfd->xmax = xmax;
+			tmfd->cmax = HeapTupleHeaderGetCmax(t);
+			return tmfd->cmax >= cid ? TM_SelfModified : TM_Invisible;
 		}
 		else if (TransactionIdIsInProgress(xmax))
 		{
@@ -343,7 +356,7 @@ check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapsho
 			tmfd->xmax = xmax;
 			return TM_BeingModified;
 		}
-		else if (!HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) && aetam_xid_committed(xmax))
+		else if (aetam_xid_committed(xmax))
 		{
 			tmfd->xmax = xmax;
 			if (!ItemPointerEquals(&t->t_ctid, tid))
@@ -355,7 +368,7 @@ check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapsho
 		}
 	}
 
-	if (snapshot && snapshot->snapshot_type == SNAPSHOT_MVCC && !locked_by_me(t) &&
+	if (snapshot && snapshot->snapshot_type == SNAPSHOT_MVCC && !aetam_locked_by_me(t) &&
 		!aetam_version_visible(rel, t, snapshot))
 	{
 		tmfd->xmax = xmin;
@@ -410,7 +423,7 @@ aetam_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 			tmfd->cmax = InvalidCommandId;
 			return TM_Deleted;
 		}
-		res = check_change(rel, &rs, tid, cid, snapshot, crosscheck, tmfd, &wait_xid);
+		res = check_change(rel, &rs, tid, cid, snapshot, crosscheck, NULL, tmfd, &wait_xid);
 		if (res == TM_BeingModified && wait)
 		{
 			XactLockTableWait(wait_xid, rel, tid, XLTW_Delete);
@@ -518,7 +531,7 @@ aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 			tmfd->cmax = InvalidCommandId;
 			return TM_Deleted;
 		}
-		res = check_change(rel, &rs, otid, cid, snapshot, crosscheck, tmfd, &wait_xid);
+		res = check_change(rel, &rs, otid, cid, snapshot, crosscheck, NULL, tmfd, &wait_xid);
 		if (res == TM_BeingModified && wait)
 		{
 			XactLockTableWait(wait_xid, rel, otid, XLTW_Update);
@@ -568,20 +581,6 @@ aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 
 /* ---- row locks ---- */
 
-static uint16
-lock_infomask(LockTupleMode mode)
-{
-	switch (mode)
-	{
-		case LockTupleKeyShare:
-			return HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_KEYSHR_LOCK;
-		case LockTupleShare:
-			return HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_SHR_LOCK;
-		default:
-			return HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK;
-	}
-}
-
 /* Wait for xid as the policy says; false means give up with TM_WouldBlock. */
 static bool
 wait_for_locker(Relation rel, TransactionId xid, ItemPointer tid, LockWaitPolicy policy)
@@ -628,7 +627,8 @@ aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			tmfd->cmax = InvalidCommandId;
 			return TM_Deleted;
 		}
-		res = check_change(rel, &rs, tid, cid, snapshot, InvalidSnapshot, tmfd, &wait_xid);
+		res = check_change(rel, &rs, tid, cid, snapshot, InvalidSnapshot, &mode, tmfd,
+						   &wait_xid);
 		if (res == TM_BeingModified)
 		{
 			if (!wait_for_locker(rel, wait_xid, tid, wait_policy))
@@ -649,13 +649,11 @@ aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			return res;
 
 		t = rs.vers.v[rs.base];
-		if (!locked_by_me(t))
+		if (!aetam_lock_covers(t, mode))
 		{
 			t = copy_base(&rs);
-			t->t_infomask &= ~(HEAP_XMAX_BITS);
-			t->t_infomask |= lock_infomask(mode);
-			HeapTupleHeaderSetXmax(t, GetCurrentTransactionId());
-			/* keep the version's versions older than base; newer aborted ones go */
+			aetam_lock_version(t, mode);
+			/* keep the versions older than base; newer aborted ones go */
 			swap_row(rel, &rs, &t, &rs.vers.len[rs.base], 1, &conflict);
 			if (conflict)
 				continue;

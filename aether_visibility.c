@@ -10,9 +10,8 @@
  *     moved the row to another row id (t_ctid then points there).
  *  2. At most one version of a row is visible to any MVCC snapshot, so a
  *     reader returns the first visible one.
- *  3. Row locks are a lock-only xmax naming one transaction (no MultiXacts):
- *     a second locker waits for the first. This is stricter than heap for
- *     FOR SHARE / FOR KEY SHARE, never looser.
+ *  3. Row locks are a lock-only xmax: one locker's xid, or a MultiXact of
+ *     shared lockers (aether_rowlock.c). Lock-only xmax never hides a version.
  *  4. Hint bits are not written back; commit status comes from clog
  *     (TransactionIdDidCommit), whose last-xid cache makes repeated checks cheap.
  */
@@ -240,12 +239,23 @@ aetam_version_visible(Relation rel, HeapTupleHeader t, Snapshot snap)
 }
 
 /*
- * Index of the version of *vers visible to snap, or -1. SnapshotAny sees the
- * newest version (rule 2 makes "first visible" the answer for every other kind).
+ * Index of the version of *vers visible to snap, or -1 (rule 2 makes "first
+ * visible" the answer for every snapshot kind but SnapshotAny).
  */
 int
 aetam_visible_version(Relation rel, AetamVersions *vers, Snapshot snap)
 {
+	if (snap->snapshot_type == SNAPSHOT_ANY || snap->snapshot_type == SNAPSHOT_TOAST)
+	{
+		/*
+		 * "The row at this TID, whatever its state": the version a change
+		 * would act on (ExecModifyTable fetches the old row this way), else
+		 * the newest one (a row whose inserter aborted).
+		 */
+		int			base = aetam_base_version(vers);
+
+		return base >= 0 ? base : 0;
+	}
 	for (int i = 0; i < vers->n; i++)
 		if (aetam_version_visible(rel, vers->v[i], snap))
 			return i;
