@@ -72,7 +72,7 @@ extern void aetam_bytes_in_context(ae_bytes *bytes, MemoryContext cxt);
 extern void aetam_rowid_cache_reset(void);
 
 /* aether_visibility.c */
-/* A parsed version list; v/len point into the row bytes (palloc'd arrays). */
+/* A parsed row: each version rebuilt as a heap tuple image (all palloc'd). */
 typedef struct AetamVersions
 {
 	int			n;
@@ -81,6 +81,9 @@ typedef struct AetamVersions
 } AetamVersions;
 
 extern void aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row, AetamVersions *out);
+extern void aetam_free_versions(AetamVersions *vers);
+extern void aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *len,
+							int n, ae_bytes *out);
 extern bool aetam_version_visible(Relation rel, HeapTupleHeader tup, Snapshot snapshot);
 extern int	aetam_visible_version(Relation rel, AetamVersions *vers, Snapshot snapshot);
 extern int	aetam_base_version(AetamVersions *vers);

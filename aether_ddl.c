@@ -102,13 +102,13 @@ note_xid(PruneResult *pr, TransactionId xid)
 }
 
 /*
- * Keep the versions some snapshot may still see (in out[], as palloc'd copies
- * when modified); freeze committed xmins older than freeze_limit and clear
+ * Keep the versions some snapshot may still see (in out[], palloc'd copies);
+ * freeze committed xmins older than freeze_limit and clear
  * xmax values that no longer mean anything (aborted, or finished lockers).
  */
 static void
 prune_versions(AetamVersions *vers, TransactionId oldest_xmin, TransactionId freeze_limit,
-			   ae_row_version *out, PruneResult *pr)
+			   HeapTupleHeader *out, uint32 *outlen, PruneResult *pr)
 {
 	pr->kept = pr->removed = 0;
 	pr->changed = false;
@@ -147,8 +147,8 @@ prune_versions(AetamVersions *vers, TransactionId oldest_xmin, TransactionId fre
 			pr->kept_multi = true;
 		else if (!(copy->t_infomask & HEAP_XMAX_INVALID))
 			note_xid(pr, HeapTupleHeaderGetRawXmax(copy));
-		out[pr->kept].data = copy;
-		out[pr->kept++].len = vers->len[i];
+		out[pr->kept] = copy;
+		outlen[pr->kept++] = vers->len[i];
 	}
 }
 
@@ -248,16 +248,18 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 	while (aetam_scan_next_raw(scan, &rowid, &row))
 	{
 		AetamVersions vers;
-		ae_row_version *out;
+		HeapTupleHeader *out;
+		uint32	   *outlen;
 		PruneResult pr;
 		unsigned char key[8];
 		ae_status	st;
 
 		vacuum_delay_point();
 		aetam_parse_versions(rel, rowid, &row, &vers);
-		out = palloc(sizeof(ae_row_version) * vers.n);
+		out = palloc(sizeof(HeapTupleHeader) * vers.n);
+		outlen = palloc(sizeof(uint32) * vers.n);
 		pr.oldest_xid = total.oldest_xid;
-		prune_versions(&vers, oldest_xmin, freeze_limit, out, &pr);
+		prune_versions(&vers, oldest_xmin, freeze_limit, out, outlen, &pr);
 		ae_row_key(rowid, key);
 		st = AE_OK;
 		if (pr.changed && pr.kept == 0)
@@ -266,9 +268,8 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 		{
 			ae_bytes	rebuilt = {0};
 
-			st = ae_row_build(out, pr.kept, &rebuilt);
-			if (st == AE_OK)
-				st = ae_btree_cas(&tree, key, 8, row.data, row.len, rebuilt.data, rebuilt.len);
+			aetam_build_row(rel, rowid, out, outlen, pr.kept, &rebuilt);
+			st = ae_btree_cas(&tree, key, 8, row.data, row.len, rebuilt.data, rebuilt.len);
 			ae_bytes_free(&rebuilt);
 		}
 		if (pr.kept_multi)
@@ -290,10 +291,10 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 		live += pr.kept > 0 ? 1 : 0;
 		removed_versions += pr.removed;
 		for (int i = 0; i < pr.kept; i++)
-			pfree((void *) out[i].data);
+			pfree(out[i]);
 		pfree(out);
-		pfree(vers.v);
-		pfree(vers.len);
+		pfree(outlen);
+		aetam_free_versions(&vers);
 	}
 	aetam_scan_end(scan);
 	if (dead.n > 0)
@@ -339,21 +340,21 @@ aetam_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 		while (aetam_scan_next_raw(scan, &rowid, &row))
 		{
 			AetamVersions vers;
-			ae_row_version *out;
+			HeapTupleHeader *out;
+			uint32	   *outlen;
 			PruneResult pr;
 			unsigned char key[8];
 
 			CHECK_FOR_INTERRUPTS();
 			aetam_parse_versions(OldTable, rowid, &row, &vers);
-			out = palloc(sizeof(ae_row_version) * vers.n);
+			out = palloc(sizeof(HeapTupleHeader) * vers.n);
+			outlen = palloc(sizeof(uint32) * vers.n);
 			pr.oldest_xid = OldestXmin;
-			prune_versions(&vers, OldestXmin, *xid_cutoff, out, &pr);
+			prune_versions(&vers, OldestXmin, *xid_cutoff, out, outlen, &pr);
 			*tups_vacuumed += pr.removed;
 			for (int i = 0; i < pr.kept; i++)
 			{
-				HeapTupleHeader t = (HeapTupleHeader) out[i].data;
-
-				if (aetam_version_vacuum_status(t, OldestXmin) == HEAPTUPLE_RECENTLY_DEAD)
+				if (aetam_version_vacuum_status(out[i], OldestXmin) == HEAPTUPLE_RECENTLY_DEAD)
 					*tups_recently_dead += 1;
 				else
 					*num_tuples += 1;
@@ -361,13 +362,15 @@ aetam_relation_copy_for_cluster(Relation OldTable, Relation NewTable,
 			if (pr.kept > 0)
 			{
 				ae_row_key(rowid, key);
-				AETAM_CHECK(ae_row_build(out, pr.kept, &rebuilt), NewTable);
+				aetam_build_row(NewTable, rowid, out, outlen, pr.kept, &rebuilt);
 				AETAM_CHECK(ae_btree_insert(&newtree, key, 8, rebuilt.data, rebuilt.len),
 							NewTable);
 			}
 			for (int i = 0; i < pr.kept; i++)
-				pfree((void *) out[i].data);
+				pfree(out[i]);
 			pfree(out);
+			pfree(outlen);
+			aetam_free_versions(&vers);
 		}
 	}
 	PG_FINALLY();
@@ -477,8 +480,7 @@ aetam_index_build_range_scan(Relation table_rel, Relation index_rel,
 				callback(index_rel, &tid, values, isnull, alive, callback_state);
 			}
 		}
-		pfree(vers.v);
-		pfree(vers.len);
+		aetam_free_versions(&vers);
 	}
 	if (own_scan)
 		aetam_scan_end(scan);
@@ -559,8 +561,7 @@ aetam_index_validate_scan(Relation table_rel, Relation index_rel,
 				state->tups_inserted += 1;
 			}
 		}
-		pfree(vers.v);
-		pfree(vers.len);
+		aetam_free_versions(&vers);
 	}
 	aetam_scan_end(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -598,6 +599,7 @@ aetam_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 						TransactionIdFollows(HeapTupleHeaderGetRawXmax(vers.v[j]), latest))
 						latest = HeapTupleHeaderGetRawXmax(vers.v[j]);
 				}
+				aetam_free_versions(&vers);
 			}
 			delstate->status[d->id].knowndeletable = dead;
 		}

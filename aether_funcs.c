@@ -125,8 +125,7 @@ aether_versions(PG_FUNCTION_ARGS)
 		aetam_parse_versions(rel, rowid, &row, &vers);
 		nrows++;
 		nversions += vers.n;
-		pfree(vers.v);
-		pfree(vers.len);
+		aetam_free_versions(&vers);
 	}
 	aetam_scan_end(scan);
 	relation_close(rel, AccessShareLock);

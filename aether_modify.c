@@ -28,6 +28,7 @@
 #include "storage/procarray.h"
 #include "utils/combocid.h"
 #include "utils/datum.h"
+#include "utils/memutils.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
@@ -54,6 +55,24 @@ release_big_buffers(void)
 		ae_bytes_free(&fetched);
 	if (rebuilt.cap > 1024 * 1024)
 		ae_bytes_free(&rebuilt);
+}
+
+/*
+ * Each change works in a private memory context, reset at the start of the
+ * next one: rows read and rebuilt while deciding are garbage once the change
+ * is done (an UPDATE of a million rows must not keep a million of them).
+ */
+static MemoryContext op_cxt = NULL;
+
+static MemoryContext
+begin_op(void)
+{
+	if (op_cxt == NULL)
+		op_cxt = AllocSetContextCreate(TopMemoryContext, "aether change",
+									   ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(op_cxt);
+	return MemoryContextSwitchTo(op_cxt);
 }
 
 /* ---- forming versions ---- */
@@ -117,14 +136,10 @@ static void
 insert_row(Relation rel, uint64 rowid, HeapTuple tup)
 {
 	ae_btree	tree;
-	ae_row_version v;
 	unsigned char key[8];
 	ae_status	st;
 
-	v.data = tup->t_data;
-	v.len = tup->t_len;
-	if ((st = ae_row_build(&v, 1, &rebuilt)) != AE_OK)
-		aetam_raise(st, rel);
+	aetam_build_row(rel, rowid, &tup->t_data, &tup->t_len, 1, &rebuilt);
 	ae_row_key(rowid, key);
 	aetam_open_tree(rel, &tree);
 	st = ae_btree_insert(&tree, key, sizeof(key), rebuilt.data, rebuilt.len);
@@ -141,8 +156,8 @@ insert_row(Relation rel, uint64 rowid, HeapTuple tup)
 
 /* ---- insert ---- */
 
-void
-aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+static void
+do_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 				   int options, struct BulkInsertStateData *bistate)
 {
 	uint64		rowid = aetam_next_rowid(rel, 1);
@@ -159,8 +174,8 @@ aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	slot->tts_tid = tid;
 }
 
-void
-aetam_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+static void
+do_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 				   CommandId cid, int options, struct BulkInsertStateData *bistate)
 {
 	uint64		first = aetam_next_rowid(rel, nslots);
@@ -198,8 +213,8 @@ static bool read_row(Relation rel, uint64 rowid, RowState *rs);
 static void swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 					 bool *conflict);
 
-void
-aetam_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
+static void
+do_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 								 uint32 specToken, bool succeeded)
 {
 	RowState	rs;
@@ -247,26 +262,27 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 		 bool *conflict)
 {
 	GlobalVisState *vistest = GlobalVisTestFor(rel);
-	ae_row_version *out = palloc(sizeof(ae_row_version) * (n + rs->vers.n));
+	HeapTupleHeader *out = palloc(sizeof(HeapTupleHeader) * (n + rs->vers.n));
+	uint32	   *outlen = palloc(sizeof(uint32) * (n + rs->vers.n));
 	int			nout = 0;
 	ae_btree	tree;
 	ae_status	st;
 
 	for (int i = 0; i < n; i++)
 	{
-		out[nout].data = vers[i];
-		out[nout++].len = lens[i];
+		out[nout] = vers[i];
+		outlen[nout++] = lens[i];
 	}
 	for (int i = Max(rs->base, 0) + 1; i < rs->vers.n; i++)
 	{
 		if (aetam_version_dead(rs->vers.v[i], vistest))
 			continue;
-		out[nout].data = rs->vers.v[i];
-		out[nout++].len = rs->vers.len[i];
+		out[nout] = rs->vers.v[i];
+		outlen[nout++] = rs->vers.len[i];
 	}
-	if ((st = ae_row_build(out, nout, &rebuilt)) != AE_OK)
-		aetam_raise(st, rel);
+	aetam_build_row(rel, rs->rowid, out, outlen, nout, &rebuilt);
 	pfree(out);
+	pfree(outlen);
 	aetam_open_tree(rel, &tree);
 	st = ae_btree_cas(&tree, rs->key, sizeof(rs->key), rs->row->data, rs->row->len,
 					  rebuilt.data, rebuilt.len);
@@ -400,8 +416,8 @@ stamp_xmax(HeapTupleHeader t, CommandId cid, ItemPointer next, bool keys_changed
 
 /* ---- delete ---- */
 
-TM_Result
-aetam_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+static TM_Result
+do_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 				   Snapshot snapshot, Snapshot crosscheck, bool wait,
 				   TM_FailureData *tmfd, bool changingPart)
 {
@@ -504,8 +520,8 @@ needs_old_row_after_update(Relation rel)
 					trig->trig_update_new_table);
 }
 
-TM_Result
-aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+static TM_Result
+do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 				   CommandId cid, Snapshot snapshot, Snapshot crosscheck,
 				   bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
 				   bool *update_indexes)
@@ -603,8 +619,8 @@ wait_for_locker(Relation rel, TransactionId xid, ItemPointer tid, LockWaitPolicy
 	}
 }
 
-TM_Result
-aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+static TM_Result
+do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 				 TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
 				 LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
 {
@@ -661,4 +677,73 @@ aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		aetam_store_version(slot, t, rs.vers.len[rs.base], rowid, RelationGetRelid(rel));
 		return TM_Ok;
 	}
+}
+
+/* ---- entry points: each change in its own memory context (begin_op) ---- */
+
+void
+aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
+				   int options, struct BulkInsertStateData *bistate)
+{
+	MemoryContext old = begin_op();
+
+	do_tuple_insert(rel, slot, cid, options, bistate);
+	MemoryContextSwitchTo(old);
+}
+
+void
+aetam_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
+				   CommandId cid, int options, struct BulkInsertStateData *bistate)
+{
+	MemoryContext old = begin_op();
+
+	do_multi_insert(rel, slots, nslots, cid, options, bistate);
+	MemoryContextSwitchTo(old);
+}
+
+void
+aetam_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
+								 uint32 specToken, bool succeeded)
+{
+	MemoryContext old = begin_op();
+
+	do_tuple_complete_speculative(rel, slot, specToken, succeeded);
+	MemoryContextSwitchTo(old);
+}
+
+TM_Result
+aetam_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
+				   Snapshot snapshot, Snapshot crosscheck, bool wait,
+				   TM_FailureData *tmfd, bool changingPart)
+{
+	MemoryContext old = begin_op();
+	TM_Result		res = do_tuple_delete(rel, tid, cid, snapshot, crosscheck, wait, tmfd, changingPart);
+
+	MemoryContextSwitchTo(old);
+	return res;
+}
+
+TM_Result
+aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				   CommandId cid, Snapshot snapshot, Snapshot crosscheck,
+				   bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode,
+				   bool *update_indexes)
+{
+	MemoryContext old = begin_op();
+	TM_Result		res = do_tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd, lockmode, update_indexes);
+
+	MemoryContextSwitchTo(old);
+	return res;
+}
+
+TM_Result
+aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
+				 TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+				 LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
+{
+	MemoryContext old = begin_op();
+	TM_Result		res = do_tuple_lock(rel, tid, snapshot, slot, cid, mode, wait_policy, flags, tmfd);
+
+	MemoryContextSwitchTo(old);
+	return res;
 }

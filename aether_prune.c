@@ -80,7 +80,8 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 	ae_btree	tree;
 	unsigned char key[8];
 	AetamVersions vers;
-	ae_row_version *keep;
+	HeapTupleHeader *keep;
+	uint32	   *keeplen;
 	int			nkeep = 0;
 	ae_status	st;
 	ae_bytes	rebuilt = {0};
@@ -91,12 +92,13 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 	if (st != AE_OK)
 		return true;			/* gone (or its file is): nothing to do */
 	aetam_parse_versions(rel, c->rowid, row, &vers);
-	keep = palloc(sizeof(ae_row_version) * vers.n);
+	keep = palloc(sizeof(HeapTupleHeader) * vers.n);
+	keeplen = palloc(sizeof(uint32) * vers.n);
 	for (int i = 0; i < vers.n; i++)
 		if (!aetam_version_dead(vers.v[i], vistest))
 		{
-			keep[nkeep].data = vers.v[i];
-			keep[nkeep++].len = vers.len[i];
+			keep[nkeep] = vers.v[i];
+			keeplen[nkeep++] = vers.len[i];
 		}
 	if (nkeep == vers.n)
 		return false;			/* nothing dead yet */
@@ -104,11 +106,17 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 		st = ae_btree_cas(&tree, key, sizeof(key), row->data, row->len, NULL, 0);
 	else
 	{
-		st = ae_row_build(keep, nkeep, &rebuilt);
-		if (st == AE_OK)
+		PG_TRY();
+		{
+			aetam_build_row(rel, c->rowid, keep, keeplen, nkeep, &rebuilt);
 			st = ae_btree_cas(&tree, key, sizeof(key), row->data, row->len,
 							  rebuilt.data, rebuilt.len);
-		ae_bytes_free(&rebuilt);
+		}
+		PG_FINALLY();
+		{
+			ae_bytes_free(&rebuilt);
+		}
+		PG_END_TRY();
 	}
 	if (st != AE_OK && st != AE_CONFLICT && st != AE_NOT_FOUND)
 		aetam_raise(st, rel);

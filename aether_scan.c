@@ -169,8 +169,7 @@ store_visible(Relation rel, uint64 rowid, const ae_bytes *row, Snapshot snapshot
 	conflict_out(rel, &vers, i, snapshot);
 	if (i >= 0)
 		aetam_store_version(slot, vers.v[i], vers.len[i], rowid, RelationGetRelid(rel));
-	pfree(vers.v);
-	pfree(vers.len);
+	aetam_free_versions(&vers);
 	return i >= 0;
 }
 
@@ -429,8 +428,7 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 		for (int j = 0; j < vers.n && *all_dead; j++)
 			*all_dead = aetam_version_dead(vers.v[j], vistest);
 	}
-	pfree(vers.v);
-	pfree(vers.len);
+	aetam_free_versions(&vers);
 	return i >= 0;
 }
 
@@ -489,13 +487,16 @@ aetam_tuple_get_latest_tid(TableScanDesc sscan, ItemPointer tid)
 				break;
 			aetam_parse_versions(rel, aetam_tid_to_rowid(tid), &row, &vers);
 			b = aetam_base_version(&vers);
-			if (b < 0)
-				break;
-			t = vers.v[b];
-			if ((t->t_infomask & HEAP_XMAX_INVALID) || HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) ||
+			t = b >= 0 ? vers.v[b] : NULL;
+			if (t == NULL || (t->t_infomask & HEAP_XMAX_INVALID) ||
+				HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) ||
 				ItemPointerEquals(&t->t_ctid, tid) || !aetam_tid_is_valid(&t->t_ctid))
+			{
+				aetam_free_versions(&vers);
 				break;
+			}
 			*tid = t->t_ctid;
+			aetam_free_versions(&vers);
 		}
 	}
 	PG_FINALLY();
@@ -639,6 +640,8 @@ aetam_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 				aetam_raise(AE_NO_MEMORY, rel);
 			memcpy(scan->an_row.data, row.data, row.len);
 			scan->an_row.len = row.len;
+			if (scan->an_vers.n > 0)
+				aetam_free_versions(&scan->an_vers);
 			aetam_parse_versions(rel, scan->an_rowid, &scan->an_row, &scan->an_vers);
 			scan->an_next = 0;
 		}

@@ -28,10 +28,41 @@
 
 #include "aether.h"
 
+/*
+ * Rebuild a version as a heap tuple image (HeapTupleHeader, null bitmap,
+ * data at t_hoff) in palloc'd memory. t_ctid is this row, or the row the
+ * version was moved to.
+ */
+static HeapTupleHeader
+version_image(const ae_row_version *rv, uint64 rowid, uint32 *len_out)
+{
+	uint8		hoff = MAXALIGN(SizeofHeapTupleHeader + rv->bitslen);
+	uint32		len = hoff + rv->datalen;
+	HeapTupleHeader t = palloc0(len);
+
+	t->t_choice.t_heap.t_xmin = rv->xmin;
+	t->t_choice.t_heap.t_xmax = rv->xmax;
+	t->t_choice.t_heap.t_field3.t_cid = rv->cid;
+	t->t_infomask = rv->infomask;
+	t->t_infomask2 = rv->infomask2;
+	t->t_hoff = hoff;
+	if (!rv->has_next)
+		aetam_rowid_to_tid(rowid, &t->t_ctid);
+	else if (rv->next == AE_ROW_NEXT_MOVED)
+		ItemPointerSetMovedPartitions(&t->t_ctid);
+	else
+		aetam_rowid_to_tid(rv->next, &t->t_ctid);
+	if (rv->bitslen > 0)
+		memcpy(t->t_bits, rv->bits, rv->bitslen);
+	memcpy((char *) t + hoff, rv->data, rv->datalen);
+	*len_out = len;
+	return t;
+}
+
 void
 aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row, AetamVersions *out)
 {
-	ae_row_version small[8];
+	ae_row_version small[4];
 	ae_row_version *vers = small;
 	int			n;
 	ae_status	st;
@@ -52,17 +83,56 @@ aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row, AetamVersi
 	out->v = palloc(sizeof(HeapTupleHeader) * n);
 	out->len = palloc(sizeof(uint32) * n);
 	for (int i = 0; i < n; i++)
-	{
-		if (vers[i].len < SizeofHeapTupleHeader)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("aether: version %d of row %llu of relation \"%s\" is too short",
-							i, (unsigned long long) rowid, RelationGetRelationName(rel))));
-		out->v[i] = (HeapTupleHeader) vers[i].data;
-		out->len[i] = vers[i].len;
-	}
+		out->v[i] = version_image(&vers[i], rowid, &out->len[i]);
 	if (vers != small)
 		pfree(vers);
+}
+
+void
+aetam_free_versions(AetamVersions *vers)
+{
+	for (int i = 0; i < vers->n; i++)
+		pfree(vers->v[i]);
+	pfree(vers->v);
+	pfree(vers->len);
+	vers->n = 0;
+}
+
+/*
+ * Encode versions v[0..n-1] (heap tuple images of row rowid) as the row's
+ * stored value in *out.
+ */
+void
+aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *len, int n,
+				ae_bytes *out)
+{
+	ae_row_version *rv = palloc(sizeof(ae_row_version) * n);
+	ae_status	st;
+
+	for (int i = 0; i < n; i++)
+	{
+		HeapTupleHeader t = v[i];
+		ItemPointerData self;
+
+		rv[i].xmin = t->t_choice.t_heap.t_xmin;
+		rv[i].xmax = t->t_choice.t_heap.t_xmax;
+		rv[i].cid = t->t_choice.t_heap.t_field3.t_cid;
+		rv[i].infomask = t->t_infomask;
+		rv[i].infomask2 = t->t_infomask2;
+		aetam_rowid_to_tid(rowid, &self);
+		rv[i].has_next = !ItemPointerEquals(&t->t_ctid, &self);
+		rv[i].next = ItemPointerIndicatesMovedPartitions(&t->t_ctid) ? AE_ROW_NEXT_MOVED
+			: aetam_tid_to_rowid(&t->t_ctid);
+		rv[i].bitslen = (t->t_infomask & HEAP_HASNULL)
+			? BITMAPLEN(HeapTupleHeaderGetNatts(t)) : 0;
+		rv[i].bits = t->t_bits;
+		rv[i].data = (char *) t + t->t_hoff;
+		rv[i].datalen = len[i] - t->t_hoff;
+	}
+	st = ae_row_build(rv, n, out);
+	pfree(rv);
+	if (st != AE_OK)
+		aetam_raise(st, rel);
 }
 
 bool
