@@ -199,6 +199,9 @@ extern TransactionId aetam_index_delete_tuples(Relation rel, TM_IndexDeleteOp *d
 extern void aetam_xact_init(void);
 extern void aetam_xact_wrote(void);
 
+/* aether_utility.c */
+extern void aetam_utility_init(void);
+
 /* aether_worker.c */
 extern void aetam_worker_register(void);
 

@@ -67,19 +67,32 @@ aetam_relation_nontransactional_truncate(Relation rel)
 	create_tree(rel, &rel->rd_node);
 }
 
-/* ALTER TABLE SET TABLESPACE: write our pages, then let PostgreSQL copy the file. */
+/*
+ * ALTER TABLE SET TABLESPACE: write our pages, then copy the file block by
+ * block. Not through RelationCopyStorage: its log_newpage would stamp
+ * PostgreSQL LSNs into Aether pages. The copy is synced before commit
+ * instead (Aether's data never travels in PostgreSQL's WAL).
+ */
 void
 aetam_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 {
 	ae_engine  *eng = aetam_engine();
-	SMgrRelation dstrel;
+	SMgrRelation src, dst;
+	PGAlignedBlock buf;
+	BlockNumber nblocks;
 
 	AETAM_CHECK(ae_buf_flush_file(eng, aetam_file_id(&rel->rd_node)), rel);
-	dstrel = smgropen(*newrnode, rel->rd_backend);
-	RelationCreateStorage(*newrnode, rel->rd_rel->relpersistence, true);
-	RelationCopyStorage(RelationGetSmgr(rel), dstrel, MAIN_FORKNUM,
-						rel->rd_rel->relpersistence);
-	smgrclose(dstrel);
+	dst = RelationCreateStorage(*newrnode, rel->rd_rel->relpersistence, true);
+	src = RelationGetSmgr(rel);
+	nblocks = smgrnblocks(src, MAIN_FORKNUM);
+	for (BlockNumber blk = 0; blk < nblocks; blk++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		smgrread(src, MAIN_FORKNUM, blk, buf.data);
+		smgrextend(dst, MAIN_FORKNUM, blk, buf.data, true);
+	}
+	smgrimmedsync(dst, MAIN_FORKNUM);
+	smgrclose(dst);
 	ae_buf_drop_file(eng, aetam_file_id(&rel->rd_node));
 }
 

@@ -123,7 +123,15 @@ host_write_block(void *ctx, ae_file_id f, uint32_t blk, const void *page)
 	{
 		SMgrRelation reln = smgropen(to_rnode(f), InvalidBackendId);
 
-		if (blk < smgrnblocks(reln, MAIN_FORKNUM))
+		/*
+		 * A file that no longer exists was unlinked by a committed DROP (its
+		 * pages should have been dropped from the pool; this is the safety
+		 * net): the page is of no use to anyone.
+		 */
+		if (!smgrexists(reln, MAIN_FORKNUM))
+			elog(DEBUG1, "aether: discarding page %u of removed file %u/%u/%u",
+				 blk, f.spc, f.db, f.rel);
+		else if (blk < smgrnblocks(reln, MAIN_FORKNUM))
 			smgrwrite(reln, MAIN_FORKNUM, blk, (char *) page, false);
 		else
 			smgrextend(reln, MAIN_FORKNUM, blk, (char *) page, false);

@@ -128,5 +128,6 @@ _PG_init(void)
 	shmem_startup_hook = aether_shmem_startup;
 
 	aetam_xact_init();
+	aetam_utility_init();
 	aetam_worker_register();
 }

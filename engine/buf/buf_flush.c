@@ -155,7 +155,7 @@ ae_buf_flush_all(ae_engine *eng)
  * rule 2 of buf.h pins are short, and an evictor writing it holds one.
  */
 static void
-invalidate(ae_engine *eng, ae_buf *b, const ae_file_id *f)
+invalidate(ae_engine *eng, ae_buf *b, const ae_file_id *f, bool db_only)
 {
 	buf_pool   *pool = eng->pool;
 
@@ -168,7 +168,9 @@ invalidate(ae_engine *eng, ae_buf *b, const ae_file_id *f)
 		ae_spinlock *part;
 
 		buf_unlock_hdr(b, s);
-		if (!(s & BS_TAG_VALID) || (f && !ae_file_id_equal(file, *f)))
+		if (!(s & BS_TAG_VALID) ||
+			(f && !db_only && !ae_file_id_equal(file, *f)) ||
+			(f && db_only && file.db != f->db))
 			return;
 		bucket = buf_bucket(pool, file, block);
 		part = buf_part_lock(pool, bucket);
@@ -196,14 +198,23 @@ void
 ae_buf_drop_file(ae_engine *eng, ae_file_id f)
 {
 	for (uint32_t i = 0; i < eng->pool->nframes; i++)
-		invalidate(eng, buf_desc(eng->pool, i), &f);
+		invalidate(eng, buf_desc(eng->pool, i), &f, false);
+}
+
+void
+ae_buf_drop_db(ae_engine *eng, uint32_t db)
+{
+	ae_file_id	f = {0, db, 0};
+
+	for (uint32_t i = 0; i < eng->pool->nframes; i++)
+		invalidate(eng, buf_desc(eng->pool, i), &f, true);
 }
 
 void
 ae_buf_discard_all(ae_engine *eng)
 {
 	for (uint32_t i = 0; i < eng->pool->nframes; i++)
-		invalidate(eng, buf_desc(eng->pool, i), NULL);
+		invalidate(eng, buf_desc(eng->pool, i), NULL, false);
 }
 
 void

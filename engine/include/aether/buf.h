@@ -75,6 +75,9 @@ ae_status	ae_buf_flush_all(ae_engine *eng);
 /* Forget every cached page of a file without writing (the file is being unlinked). */
 void		ae_buf_drop_file(ae_engine *eng, ae_file_id f);
 
+/* Forget every cached page of every file of database db (file.db), without writing. */
+void		ae_buf_drop_db(ae_engine *eng, uint32_t db);
+
 /* Forget every cached page without writing (tests: simulate losing the pool). */
 void		ae_buf_discard_all(ae_engine *eng);
 
