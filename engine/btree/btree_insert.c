@@ -1,10 +1,98 @@
 /*
  * btree_insert.c — the write path shared by insert, put, delete and cas:
- * the leaf change (physiological records), the optimistic descent and the
- * pessimistic descent with preemptive splits (README W1..W4).
+ * the leaf change (physiological records), the right-edge fast path, the
+ * optimistic descent and the pessimistic descent with preemptive splits
+ * (README W1..W5).
  */
 #include <stdlib.h>
 #include "btree_internal.h"
+
+/* ---------------------------------------------------------------- right-edge hint */
+
+/*
+ * Process-local: per (engine, file), the block of the rightmost leaf this
+ * process last inserted into (README I12, W5). Only a hint: it is validated
+ * under the leaf's exclusive latch before use, so a stale entry (the leaf was
+ * split by another process, the file was dropped and recreated) costs one
+ * page read. Direct mapped; a collision just replaces the entry.
+ */
+#define BT_HINTS	16
+
+typedef struct bt_hint
+{
+	ae_engine  *eng;
+	ae_file_id	file;
+	uint32_t	blk;			/* AE_NO_BLOCK: none */
+} bt_hint;
+
+static bt_hint hints[BT_HINTS];
+
+static bt_hint *
+hint_slot(const ae_btree *t)
+{
+	uint32_t	h = t->file.rel * 0x9E3779B1u ^ t->file.db * 0x85EBCA77u ^ t->file.spc;
+
+	return &hints[(h >> 16) % BT_HINTS];
+}
+
+static uint32_t
+hint_get(const ae_btree *t)
+{
+	bt_hint    *e = hint_slot(t);
+
+	return e->eng == t->eng && ae_file_id_equal(e->file, t->file) ? e->blk : AE_NO_BLOCK;
+}
+
+static void
+hint_set(const ae_btree *t, uint32_t blk)
+{
+	*hint_slot(t) = (bt_hint) {.eng = t->eng, .file = t->file, .blk = blk};
+}
+
+/*
+ * W5: pin and exclusively latch the hinted leaf if it is still the rightmost
+ * leaf of t and key sorts after every key in it (I12). Returns true with
+ * *out latched exclusive; false with nothing held (and the hint dropped).
+ */
+bool
+bt_rightmost_leaf(ae_btree *t, const void *key, size_t klen, ae_buf **out)
+{
+	uint32_t	blk = hint_get(t);
+	ae_buf	   *b;
+	void	   *page;
+	ae_page_opaque *o;
+	bt_leaf_item it;
+	int			n;
+	bool		ok;
+
+	if (blk == AE_NO_BLOCK)
+		return false;
+	if (ae_buf_read(t->eng, t->file, blk, AE_LATCH_EXCLUSIVE, 0, &b) != AE_OK)
+	{
+		hint_set(t, AE_NO_BLOCK);	/* e.g. beyond the end of a recreated file */
+		return false;
+	}
+	page = ae_buf_page(b);
+	o = ae_page_opq(page);
+	n = ae_page_nslots(page);
+	ok = o->magic == AE_PAGE_MAGIC && o->format == AE_PAGE_FORMAT &&
+		o->kind == AE_PAGE_BTREE_LEAF && o->level == 0 && o->right == AE_NO_BLOCK;
+	if (ok && n > 0)
+	{
+		bt_leaf_item_get(page, n - 1, &it);
+		ok = t->cmp(it.key, it.klen, key, klen) < 0;	/* so key >= the leaf's low fence too */
+	}
+	else if (ok)
+		ok = o->left == AE_NO_BLOCK;	/* empty: only the sole leaf covers every key */
+	if (!ok)
+	{
+		ae_buf_release(b);
+		hint_set(t, AE_NO_BLOCK);
+		return false;
+	}
+	*out = b;
+	return true;
+}
 
 /* ---------------------------------------------------------------- leaf */
 
@@ -103,6 +191,8 @@ bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m)
 	if (!ae_page_insert_item(page, slot, op->item, op->ilen))
 		assert(!"insert must fit after bt_fits (I6)");
 	log_leaf(m, leaf, AE_BT_REC_LEAF_INSERT, slot, op->item, op->ilen);
+	if (ae_page_opq(page)->right == AE_NO_BLOCK)
+		hint_set(t, ae_buf_block(leaf));	/* W5: the next append may skip the descent */
 	return AE_OK;
 }
 
@@ -122,6 +212,49 @@ apply_mtr(ae_btree *t, bt_op *op, ae_buf *leaf)
 	else
 		ae_mtr_abort(m);
 	free(m);
+	return st;
+}
+
+/* ---------------------------------------------------------------- fast path */
+
+/*
+ * W5: insert op's new key at the end of the hinted rightmost leaf without a
+ * descent. BT_NEED_ROOM when the fast path does not apply (no valid hint,
+ * key not after the leaf's last key, or no room): nothing changed, nothing
+ * held, take the normal path.
+ */
+static ae_status
+write_fastpath(ae_btree *t, bt_op *op)
+{
+	ae_buf	   *leaf;
+	void	   *page;
+	int			n;
+	ae_status	st;
+
+	if (!bt_rightmost_leaf(t, op->key, op->klen, &leaf))
+		return BT_NEED_ROOM;
+	page = ae_buf_page(leaf);
+	n = ae_page_nslots(page);
+	if (!bt_fits(page, op->ilen))
+	{
+		ae_buf_release(leaf);
+		return BT_NEED_ROOM;
+	}
+	ae_mtr	   *m = malloc(sizeof(ae_mtr));
+
+	if (!m)
+	{
+		ae_buf_release(leaf);
+		return ae_fail(AE_NO_MEMORY, t->file, AE_NO_BLOCK, "btree: no memory for an mtr");
+	}
+	op->old_ovf = false;
+	ae_mtr_begin(t->eng, m);
+	if (!ae_page_insert_item(page, n, op->item, op->ilen))
+		assert(!"insert must fit after bt_fits (I6)");
+	log_leaf(m, leaf, AE_BT_REC_LEAF_INSERT, n, op->item, op->ilen);
+	st = ae_mtr_commit(m, NULL);
+	free(m);
+	ae_buf_release(leaf);
 	return st;
 }
 
@@ -304,14 +437,19 @@ write_pessimistic(ae_btree *t, bt_op *op, bool hold_meta)
 }
 
 /*
- * Run op against the tree: optimistic first, then pessimistic, then
- * pessimistic holding the metapage. Nothing held on entry or exit.
+ * Run op against the tree: the right-edge fast path for a new key, then
+ * optimistic, then pessimistic, then pessimistic holding the metapage.
+ * Nothing held on entry or exit.
  */
 ae_status
 bt_write(ae_btree *t, bt_op *op)
 {
-	ae_status	st = write_optimistic(t, op);
+	ae_status	st = BT_NEED_ROOM;
 
+	if (op->item && (op->kind == BT_OP_INSERT || op->kind == BT_OP_PUT))
+		st = write_fastpath(t, op);
+	if (st == BT_NEED_ROOM)
+		st = write_optimistic(t, op);
 	if (st == BT_NEED_ROOM)
 		st = write_pessimistic(t, op, false);
 	if (st == BT_RESTART)

@@ -111,6 +111,7 @@ typedef struct bt_op
 } bt_op;
 
 ae_status	bt_write(ae_btree *t, bt_op *op);
+bool		bt_rightmost_leaf(ae_btree *t, const void *key, size_t klen, ae_buf **out);
 ae_status	bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m);
 ae_status	bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot);
 ae_status	bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,

@@ -1030,6 +1030,234 @@ test_multiprocess_cas(void)
 	fx_close(&x);
 }
 
+/* ---------------------------------------------------------------- right-edge fast path */
+
+static uint64_t
+pool_hits(fx *x)
+{
+	ae_engine_stats es;
+
+	ae_engine_get_stats(x->eng, &es);
+	return es.hits + es.reads;
+}
+
+static ae_status
+put_be(fx *x, uint64_t i, size_t vlen)
+{
+	uint64_t	be = __builtin_bswap64(i);
+	char		v[64];
+
+	memset(v, 'a' + (int) (i % 26), sizeof(v));
+	memcpy(v, &i, 8);
+	return ae_btree_insert(&x->t, &be, 8, v, vlen);
+}
+
+static bool
+has_be(fx *x, uint64_t i, size_t vlen, ae_bytes *got)
+{
+	uint64_t	be = __builtin_bswap64(i);
+
+	return ae_btree_get(&x->t, &be, 8, got) == AE_OK && got->len == vlen &&
+		memcmp(got->data, &i, 8) == 0;
+}
+
+/*
+ * W5/I12 in one process: appends skip the descent (about one page access
+ * each); a hint to an emptied rightmost leaf that is not leftmost is not
+ * used; a hint into a dropped and recreated file (block now an overflow page,
+ * or beyond the end) is rejected.
+ */
+static void
+test_fastpath(void)
+{
+	fx			x;
+	ae_bytes	got = {0};
+	ae_btree_info info;
+	uint64_t	h0,
+				h1;
+	char		path[128];
+	char	   *big;
+
+	AE_OKAY(fx_open(&x, 256));
+	for (uint64_t i = 0; i < 2000; i++)
+		AE_OKAY(put_be(&x, i, 60));
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	AE_CHECK(info.height >= 2);
+	h0 = pool_hits(&x);
+	for (uint64_t i = 2000; i < 4000; i++)
+		AE_OKAY(put_be(&x, i, 60));
+	h1 = pool_hits(&x);
+	/* a descent reads >= 3 pages (meta, root, leaf); the fast path 1, plus splits */
+	if (h1 - h0 >= 2000 * 3 / 2)
+		fprintf(stderr, "  %llu page accesses for 2000 appends\n", (unsigned long long) (h1 - h0));
+	AE_CHECK(h1 - h0 < 2000 * 3 / 2);
+	AE_CHECK(put_be(&x, 3999, 60) == AE_EXISTS);	/* key == last key: normal path */
+	AE_CHECK(put_be(&x, 10, 60) == AE_EXISTS);
+	AE_OKAY(put_be(&x, 5000, 60));
+	AE_OKAY(put_be(&x, 4500, 60));	/* before the last key: normal path */
+
+	/* empty the rightmost leaf (and more): the hint still names it */
+	for (uint64_t i = 3000; i <= 5000; i++)
+		(void) ae_btree_delete(&x.t, &(uint64_t) {__builtin_bswap64(i)}, 8);
+	AE_OKAY(put_be(&x, 3001, 60));	/* below the empty leaf's low fence */
+	AE_OKAY(put_be(&x, 3002, 60));
+	AE_CHECK(verify_all(&x) == 3002);
+	for (uint64_t i = 0; i < 3003; i++)
+		AE_CHECK(has_be(&x, i, 60, &got) == (i != 3000));
+
+	/* drop and recreate the file: the old hint names a block of another life */
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	AE_OKAY(ae_buf_flush_all(x.eng));
+	ae_buf_drop_file(x.eng, x.f);
+	snprintf(path, sizeof(path), "%s/1_2_3", x.dir);
+	AE_REQUIRE(truncate(path, 0) == 0);
+	AE_OKAY(ae_btree_create(x.eng, x.f));
+	AE_OKAY(put_be(&x, 7, 60));	/* hinted block beyond the end of the file */
+	AE_OKAY(put_be(&x, 8, 60));
+	ae_buf_drop_file(x.eng, x.f);
+	AE_REQUIRE(truncate(path, 0) == 0);
+	AE_OKAY(ae_btree_create(x.eng, x.f));
+	AE_OKAY(put_be(&x, 1, 60));	/* hint := block 1 */
+	/* blocks 2.. become an overflow chain */
+	AE_REQUIRE((big = malloc((size_t) info.npages * 8120)) != NULL);
+	fill(big, 5, (size_t) info.npages * 8120);
+	AE_OKAY(ae_btree_insert(&x.t, "\x01", 1, big, (size_t) info.npages * 8120));
+	for (uint64_t i = 2; i < 400; i++)	/* splits: block 1 stops being rightmost */
+		AE_OKAY(put_be(&x, i, 60));
+	AE_CHECK(verify_all(&x) == 400);
+	for (uint64_t i = 1; i < 400; i++)
+		AE_CHECK(has_be(&x, i, 60, &got));
+	AE_OKAY(ae_btree_get(&x.t, "\x01", 1, &got));
+	AE_CHECK(got.len == (size_t) info.npages * 8120 && memcmp(got.data, big, got.len) == 0);
+	free(big);
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
+/*
+ * Two processes append interleaved runs of row ids (as the table AM's id
+ * chunks do) while a third keeps splitting near the right edge and in the
+ * middle with large inline values, and allocates/frees overflow pages.
+ */
+#define FP_APPENDS 6000
+#define FP_RUN 16
+
+static uint64_t
+fp_key(int p, uint64_t i)
+{
+	return (i / FP_RUN) * (2 * FP_RUN) + (uint64_t) p * FP_RUN + i % FP_RUN;
+}
+
+static int
+fp_appender(fx *x, int p, int *done)
+{
+	for (uint64_t i = 0; i < FP_APPENDS; i++)
+		if (put_be(x, fp_key(p, i), 40 + (size_t) (i % 20)) != AE_OK)
+			return 30;
+	__atomic_fetch_add(done, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/*
+ * Splitter keys: an appender key + one byte (they sort right after it), with
+ * 1500-byte values, so leaves split often: after the current last key (the
+ * rightmost leaf) or at a fraction of it (inner leaves). Runs until both
+ * appenders are done; *count = keys inserted.
+ */
+static int
+fp_splitter(fx *x, int *count, int *done)
+{
+	static char v[AE_BTREE_INLINE_MAX + 20000];
+	int			n = 0;
+
+	for (int round = 0; round < 200 || __atomic_load_n(done, __ATOMIC_SEQ_CST) < 2; round++)
+	{
+		ae_btree_cursor c;
+		const void *k,
+				   *val;
+		size_t		kl,
+					vl;
+		uint64_t	last = 0;
+		char		key[9];
+		ae_status	st;
+
+		if (ae_btree_cursor_open(&c, &x->t, AE_BACKWARD, 0, NULL, 0, false, NULL, 0, false) != AE_OK)
+			return 40;
+		st = ae_btree_cursor_next(&c, &k, &kl, &val, &vl);
+		if (st == AE_OK && kl >= 8)
+			memcpy(&last, k, 8);
+		ae_btree_cursor_close(&c);
+		if (st != AE_OK && st != AE_NOT_FOUND)
+			return 41;
+		last = __builtin_bswap64(last);
+		if (round % 2)
+			last = last / 8 * (uint64_t) (round % 8);
+		last = __builtin_bswap64(last);
+		memcpy(key, &last, 8);
+		key[8] = (char) (0x80 | (round % 128));
+		fill(v, (uint32_t) round, 1500);
+		st = ae_btree_insert(&x->t, key, 9, v, 1500);
+		if (st == AE_OK)
+			n++;
+		else if (st != AE_EXISTS)
+			return 42;
+		/* overflow pages come and go (freed blocks are reused by later chains) */
+		if (round % 5 == 0)
+		{
+			fill(v, (uint32_t) round, sizeof(v));
+			if (ae_btree_put(&x->t, "", 0, v, sizeof(v)) != AE_OK)	/* first key */
+				return 43;
+			if (round % 10 == 0 && ae_btree_delete(&x->t, "", 0) != AE_OK)
+				return 44;
+		}
+	}
+	*count = n;
+	return 0;
+}
+
+static void
+test_fastpath_multiprocess(void)
+{
+	fx			x;
+	pid_t		pids[3];
+	int		   *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ae_bytes	got = {0};
+	int64_t		nkeys;
+	bool		ovf;
+
+	AE_REQUIRE(shared != MAP_FAILED);
+	AE_OKAY(fx_open(&x, 64));
+	fflush(NULL);
+	for (int p = 0; p < 3; p++)
+	{
+		pids[p] = fork();
+		AE_REQUIRE(pids[p] >= 0);
+		if (pids[p] == 0)
+			_exit(p < 2 ? fp_appender(&x, p, &shared[1]) : fp_splitter(&x, &shared[0], &shared[1]));
+	}
+	for (int p = 0; p < 3; p++)
+	{
+		int			status;
+
+		AE_REQUIRE(waitpid(pids[p], &status, 0) == pids[p]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fprintf(stderr, "  process %d: status 0x%x\n", p, status);
+		AE_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ovf = ae_btree_get(&x.t, "", 0, &got) == AE_OK;
+	nkeys = verify_all(&x);
+	if (shared[0] <= 100)
+		fprintf(stderr, "  splitter inserted %d keys\n", shared[0]);
+	AE_CHECK(shared[0] > 100 && shared[1] == 2);
+	AE_CHECK(nkeys == 2 * FP_APPENDS + shared[0] + ovf);
+	for (int p = 0; p < 2; p++)
+		for (uint64_t i = 0; i < FP_APPENDS; i++)
+			AE_CHECK(has_be(&x, fp_key(p, i), 40 + (size_t) (i % 20), &got));
+	ae_bytes_free(&got);
+	munmap(shared, 4096);
+	fx_close(&x);
+}
+
 int
 main(void)
 {
@@ -1046,5 +1274,7 @@ main(void)
 	AE_RUN(test_replay_byte_identical);
 	AE_RUN(test_multiprocess);
 	AE_RUN(test_multiprocess_cas);
+	AE_RUN(test_fastpath);
+	AE_RUN(test_fastpath_multiprocess);
 	return ae_test_summary();
 }
