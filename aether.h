@@ -58,6 +58,7 @@ extern int	aetam_pool_pages;
 extern void aetam_host_init(ae_host *host);
 extern ae_file_id aetam_file_id(const RelFileNode *rnode);
 extern void aetam_log_dir_ensure(void);
+extern void aetam_log_remove_before(uint64 lsn);
 
 /* aether_error.c: raise the engine's last error as a PostgreSQL ERROR */
 extern void aetam_raise(ae_status st, Relation rel) pg_attribute_noreturn();

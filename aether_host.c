@@ -347,3 +347,31 @@ aetam_log_dir_ensure(void)
 	}
 	FreeDir(dir);
 }
+
+/*
+ * Remove log segments that end at or before lsn. The caller has written
+ * every page dirtied before lsn, so nothing needs those records (until server
+ * recovery exists, nothing reads the log at all; this keeps it bounded).
+ */
+void
+aetam_log_remove_before(uint64 lsn)
+{
+	DIR		   *dir;
+	struct dirent *de;
+	uint64		keep_from = lsn / LOG_SEGMENT_SIZE;	/* segment holding lsn stays */
+
+	dir = AllocateDir(LOG_DIR);
+	while ((de = ReadDir(dir, LOG_DIR)) != NULL)
+	{
+		char		path[MAXPGPATH];
+		unsigned long long segno;
+
+		if (sscanf(de->d_name, "log.%16llx", &segno) != 1 || segno >= keep_from)
+			continue;
+		snprintf(path, sizeof(path), LOG_DIR "/%s", de->d_name);
+		if (unlink(path) != 0 && errno != ENOENT)
+			ereport(LOG, (errcode_for_file_access(),
+						  errmsg("could not remove \"%s\": %m", path)));
+	}
+	FreeDir(dir);
+}

@@ -3,7 +3,8 @@
  *
  * Today it (1) makes the log durable every aether.flush_delay for
  * transactions that committed with synchronous_commit = off, (2) writes dirty
- * pages back every aether.writeback_interval, and (3) on shutdown (SIGTERM,
+ * pages back every aether.writeback_interval and then removes the log
+ * segments no page needs any more, and (3) on shutdown (SIGTERM,
  * which the postmaster sends before PostgreSQL's shutdown checkpoint) writes
  * every dirty page, so a clean restart finds all data in the relation files.
  * Checkpoints and recovery come with the crash-safety work.
@@ -60,7 +61,12 @@ aether_worker_main(Datum arg)
 		if (TimestampDifferenceExceeds(last_writeback, GetCurrentTimestamp(),
 									   writeback_interval_s * 1000))
 		{
-			report(ae_buf_flush_all(eng), "page write-back");
+			ae_lsn		before = ae_wal_insert_lsn(eng);
+			ae_status	st = ae_buf_flush_all(eng);
+
+			report(st, "page write-back");
+			if (st == AE_OK)
+				aetam_log_remove_before(before);
 			last_writeback = GetCurrentTimestamp();
 		}
 	}
