@@ -119,8 +119,6 @@ _PG_init(void)
 							"Size of Aether's log buffer.",
 							NULL, &wal_buffer_kb, 16384, 64, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("aether");
-
 	aetam_host_init(&host);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = aether_shmem_request;
@@ -129,5 +127,6 @@ _PG_init(void)
 
 	aetam_xact_init();
 	aetam_utility_init();
-	aetam_worker_register();
+	aetam_worker_register();		/* defines aether.writeback_interval */
+	MarkGUCPrefixReserved("aether");	/* after every aether.* GUC */
 }

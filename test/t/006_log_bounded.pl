@@ -1,0 +1,47 @@
+# Aether's log stays bounded while the server runs: after each page
+# write-back the background worker removes the 16 MiB log segments that no
+# page needs any more.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $node = PostgreSQL::Test::Cluster->new('log_bounded');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'aether'
+aether.writeback_interval = 1
+});
+$node->start;
+
+my $logdir = $node->data_dir . '/pg_aether';
+sub segments { opendir(my $d, $logdir) or die $!; my @s = grep { /^log\./ } readdir($d); closedir($d); return scalar @s; }
+
+$node->safe_psql('postgres', 'CREATE EXTENSION aether');
+$node->safe_psql('postgres', 'CREATE TABLE t (id int, pad text) USING aether');
+# about 100 MB of log: 400k rows of ~200 bytes, each logged
+for my $i (0 .. 3)
+{
+	$node->safe_psql('postgres',
+		"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series($i * 100000 + 1, ($i + 1) * 100000) g");
+}
+my $wal_bytes = $node->safe_psql('postgres', 'SELECT wal_insert_lsn FROM aether_stats()');
+cmp_ok($wal_bytes, '>', 64 * 1024 * 1024, 'the load wrote more than four log segments');
+
+my $n = segments();
+for (my $tries = 0; $tries < 100 && $n > 2; $tries++)
+{
+	usleep(100_000);
+	$n = segments();
+}
+cmp_ok($n, '<=', 2, "old log segments are removed after write-back ($n left)");
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '400000', 'all rows are there');
+
+$node->restart;
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '400000',
+	'and after a clean restart');
+$node->stop;
+done_testing();
