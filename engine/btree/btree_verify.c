@@ -177,6 +177,8 @@ verify_node(vctx *v, uint32_t blk, int level, const ae_bytes *lo, const ae_bytes
 	{
 		if (ae_page_opq(page)->kind != kind || ae_page_opq(page)->level != level)
 			st = corrupt(v, blk, "wrong page kind or level for its depth");
+		else if (ae_page_hdr(page)->hole_bytes > ae_page_hole_bytes_scan(page))
+			st = corrupt(v, blk, "hole_bytes exceeds the page's holes (page P4)");
 		else if (level)
 			st = verify_inner(v, blk, level, page, lo, hi);
 		else

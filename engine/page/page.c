@@ -8,6 +8,9 @@
  *      u16 length and whose bytes end at or before special.
  *  P3. Items are 2-byte aligned: an item of len bytes occupies
  *      2 + round_up(len, 2) bytes, so lower and upper stay even.
+ *  P4. hole_bytes == special - upper - (P3 sizes of the live items): the
+ *      bytes of the item area no slot reaches. Kept by every change below,
+ *      so ae_page_free_space_total is O(1).
  * Holes (bytes between upper and special not reachable from a slot) appear
  * after delete/replace and are reclaimed by compaction, which keeps slot
  * order and moves item bytes only.
@@ -121,25 +124,28 @@ ae_page_free_space(const void *page)
 	return gap >= 4 ? gap - 4 : 0;
 }
 
-/* Bytes used by live items (P3 sizes). */
-static size_t
-live_bytes(const void *page)
+/*
+ * Free bytes after compaction, O(1) (P4): the gap plus the hole bytes.
+ * special - lower - live bytes == (upper - lower) + hole_bytes.
+ */
+size_t
+ae_page_free_space_total(const void *page)
+{
+	const ae_page_header *h = page;
+	size_t		gap = (size_t) (h->upper - h->lower) + h->hole_bytes;
+
+	return gap >= 4 ? gap - 4 : 0;
+}
+
+size_t
+ae_page_hole_bytes_scan(const void *page)
 {
 	const ae_page_header *h = page;
 	size_t		used = 0;
 
 	for (int i = 0; i < ae_page_nslots(page); i++)
 		used += item_size(item_len_at(page, h->slots[i]));
-	return used;
-}
-
-size_t
-ae_page_free_space_total(const void *page)
-{
-	const ae_page_header *h = page;
-	size_t		gap = h->special - h->lower - live_bytes(page);
-
-	return gap >= 4 ? gap - 4 : 0;
+	return h->special - h->upper - used;
 }
 
 /*
@@ -171,6 +177,7 @@ compact_skipping(void *page, int skip)
 		h->slots[i] = upper;
 	}
 	h->upper = upper;
+	h->hole_bytes = 0;
 }
 
 void
@@ -203,7 +210,7 @@ ae_page_insert_item(void *page, int i, const void *data, uint16_t len)
 	assert(i >= 0 && i <= n);
 	if ((size_t) (h->upper - h->lower) < need)
 	{
-		if (h->special - h->lower - live_bytes(page) < need)
+		if ((size_t) (h->upper - h->lower) + h->hole_bytes < need)
 			return false;
 		ae_page_compact(page);
 	}
@@ -225,6 +232,8 @@ ae_page_delete_item(void *page, int i)
 	assert(i >= 0 && i < n);
 	if (h->slots[i] == h->upper)
 		h->upper += item_size(item_len_at(page, h->slots[i]));	/* lowest item: no hole */
+	else
+		h->hole_bytes += item_size(item_len_at(page, h->slots[i]));
 	memmove(&h->slots[i], &h->slots[i + 1], (size_t) (n - i - 1) * 2);
 	h->lower -= 2;
 }
@@ -245,14 +254,17 @@ ae_page_replace_item(void *page, int i, const void *data, uint16_t len)
 		memmove((char *) page + off + 2, data, len);
 		if (len % 2)
 			((char *) page)[off + 2 + len] = 0;
+		h->hole_bytes += old - sz;
 		return true;
 	}
 	if ((size_t) (h->upper - h->lower) < sz)
 	{
-		if (h->special - h->lower - live_bytes(page) + old < sz)
+		if ((size_t) (h->upper - h->lower) + h->hole_bytes + old < sz)
 			return false;
-		compact_skipping(page, i);
+		compact_skipping(page, i);	/* drops the old bytes: no holes */
 	}
+	else
+		h->hole_bytes += old;	/* the old bytes become a hole */
 	h->slots[i] = place_item(page, data, len);
 	return true;
 }

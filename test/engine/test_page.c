@@ -150,6 +150,8 @@ test_random_model(void)
 			}
 		}
 		AE_REQUIRE(ae_page_nslots(page) == n);
+		/* P4: the hole counter equals the holes recomputed from the slots */
+		AE_REQUIRE(ae_page_hdr(page)->hole_bytes == ae_page_hole_bytes_scan(page));
 		if (step % 97 == 0)
 			for (int k = 0; k < n; k++)
 			{

@@ -11,7 +11,12 @@
  *   14     2    upper        start of item data (PostgreSQL's pd_upper)
  *   16     2    special      start of the special area (PostgreSQL's pd_special)
  *   18     2    size_version 8192 | 4  (PostgreSQL's PG_PAGE_LAYOUT_VERSION 4)
- *   20     4    prune_xid    unused by Aether, zero
+ *   20     4    hole_bytes   (PostgreSQL's pd_prune_xid position) bytes in [upper, special)
+ *                            that no slot reaches: holes left by delete/replace,
+ *                            0 after compaction. Lets ae_page_free_space_total
+ *                            be O(1) (page/README.md P4). Pages written before
+ *                            this field was kept have 0 here, which understates
+ *                            free space: safe (compaction happens later).
  *   24     2*n  slots        item offsets, sorted by the page's owner (B+tree: key order)
  *   ...         free space
  *   upper       items        each item: u16 length, then bytes
@@ -48,7 +53,7 @@ typedef struct ae_page_header
 	uint16_t	upper;
 	uint16_t	special;
 	uint16_t	size_version;
-	uint32_t	prune_xid;
+	uint32_t	hole_bytes;		/* pd_prune_xid in PostgreSQL; see above */
 	uint16_t	slots[];		/* flexible: item offsets */
 } ae_page_header;
 
@@ -119,8 +124,10 @@ const void *ae_page_item(const void *page, int i, uint16_t *len);
 
 /* Contiguous free bytes available for one more item of len bytes (counts its slot and length word). */
 size_t		ae_page_free_space(const void *page);
-/* Free bytes after compaction (including holes left by deleted items). */
+/* Free bytes after compaction (including holes left by deleted items). O(1). */
 size_t		ae_page_free_space_total(const void *page);
+/* Hole bytes recomputed from the slots, O(items) (checks of invariant P4). */
+size_t		ae_page_hole_bytes_scan(const void *page);
 
 /* Insert an item at slot position i (0..nslots), shifting later slots. Compacts if needed.
  * Returns false if it does not fit even after compaction. */
