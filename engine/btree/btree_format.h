@@ -54,6 +54,10 @@
  *     AE_BT_REC_LEAF_INSERT  u16 slot, item bytes: ae_page_insert_item(slot)
  *     AE_BT_REC_LEAF_DELETE  u16 slot: ae_page_delete_item(slot)
  *     AE_BT_REC_LEAF_REPLACE u16 slot, item bytes: ae_page_replace_item(slot)
+ *     AE_BT_REC_LEAF_INSERT_MANY  u16 count, then count entries of
+ *                            (u16 slot, u16 len, len item bytes):
+ *                            ae_page_insert_item(slot) for each, in order
+ *                            (ae_btree_insert_batch: one record per leaf)
  *   Splits and new roots log full page images (AE_RMGR_PAGE, wal module).
  *   AE_RMGR_OVERFLOW
  *     AE_OVF_REC_INIT        u32 next, u64 chain id, payload chunk: the page
@@ -117,7 +121,8 @@ enum
 	AE_BT_REC_META_SET = 1,
 	AE_BT_REC_LEAF_INSERT = 2,
 	AE_BT_REC_LEAF_DELETE = 3,
-	AE_BT_REC_LEAF_REPLACE = 4
+	AE_BT_REC_LEAF_REPLACE = 4,
+	AE_BT_REC_LEAF_INSERT_MANY = 5
 };
 
 enum

@@ -260,12 +260,22 @@ write_fastpath(ae_btree *t, bt_op *op)
 
 /* ---------------------------------------------------------------- optimistic */
 
+/* The upper bound of a leaf's key range found during a descent (a separator). */
+typedef struct bt_fence
+{
+	bool		has;			/* false: +infinity */
+	uint16_t	len;
+	char		key[AE_BTREE_MAX_KEY];
+} bt_fence;
+
 /*
- * W1: shared latches from the metapage down, exclusive on the leaf only.
- * BT_NEED_ROOM when the leaf lacks room (nothing changed). Nothing held on exit.
+ * W1 descent: shared latches from the metapage down, exclusive on the leaf.
+ * fence (optional): the separator bounding the leaf from above (keys of the
+ * leaf are < it). Exit AE_OK: *leaf pinned, latched exclusive, checked;
+ * otherwise nothing held.
  */
 static ae_status
-write_optimistic(ae_btree *t, bt_op *op)
+descend_leaf_x(ae_btree *t, const void *key, size_t klen, ae_buf **leaf, bt_fence *fence)
 {
 	ae_buf	   *meta,
 			   *node,
@@ -283,23 +293,169 @@ write_optimistic(ae_btree *t, bt_op *op)
 	ae_buf_release(meta);
 	if (st != AE_OK)
 		return st;
+	if (fence)
+		fence->has = false;
 	for (; level > 0; level--)
 	{
 		void	   *page = ae_buf_page(node);
+		int			i;
 
 		if ((st = bt_check_page(t, node, AE_PAGE_BTREE_INNER, level)) != AE_OK)
 			break;
-		st = ae_buf_read(t->eng, t->file,
-						 bt_inner_child(page, bt_inner_search(t, page, op->key, op->klen, false)),
+		i = bt_inner_search(t, page, key, klen, false);
+		if (fence && i + 1 < ae_page_nslots(page))
+		{
+			/* a lower level's next separator is the tighter bound */
+			const char *sep = bt_inner_key(page, i + 1, &fence->len);
+
+			memcpy(fence->key, sep, fence->len);
+			fence->has = true;
+		}
+		st = ae_buf_read(t->eng, t->file, bt_inner_child(page, i),
 						 level == 1 ? AE_LATCH_EXCLUSIVE : AE_LATCH_SHARED, 0, &child);
 		if (st != AE_OK)
 			break;
 		ae_buf_release(node);
 		node = child;
 	}
-	if (st == AE_OK && (st = bt_check_page(t, node, AE_PAGE_BTREE_LEAF, 0)) == AE_OK)
-		st = apply_mtr(t, op, node);
-	ae_buf_release(node);
+	if (st == AE_OK)
+		st = bt_check_page(t, node, AE_PAGE_BTREE_LEAF, 0);
+	if (st != AE_OK)
+	{
+		ae_buf_release(node);
+		return st;
+	}
+	*leaf = node;
+	return AE_OK;
+}
+
+/*
+ * W1: apply op to the leaf found by descend_leaf_x.
+ * BT_NEED_ROOM when the leaf lacks room (nothing changed). Nothing held on exit.
+ */
+static ae_status
+write_optimistic(ae_btree *t, bt_op *op)
+{
+	ae_buf	   *leaf;
+	ae_status	st = descend_leaf_x(t, op->key, op->klen, &leaf, NULL);
+
+	if (st != AE_OK)
+		return st;
+	st = apply_mtr(t, op, leaf);
+	ae_buf_release(leaf);
+	return st;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+/*
+ * One leaf's share of ae_btree_insert_batch (W6): latch the leaf for
+ * keys[start] (the W5 fast path, else the W1 descent) and insert keys
+ * start, start+1, ... while each is inline, below the leaf's upper fence,
+ * absent and fits; one mtr with one LEAF_INSERT_MANY record. *done = items
+ * inserted (0 when keys[start] does not fit: the caller splits through the
+ * single-key path). AE_EXISTS when the key after the inserted ones is
+ * present. Nothing held on entry or exit.
+ */
+ae_status
+bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done)
+{
+	/* u16 count, then (u16 slot, u16 len, item)...; each entry takes no more
+	 * record bytes than page bytes, plus one item built but not inserted */
+	static char rec[2 + AE_PAGE_SIZE + 4 + AE_BT_MAX_LEAF_ITEM];
+	static bt_fence fence;
+	ae_mtr	   *m = malloc(sizeof(ae_mtr));
+	ae_buf	   *leaf;
+	void	   *page;
+	size_t		rlen = 2;
+	uint16_t	count = 0;
+	ae_status	st = AE_OK;
+	int			lo = 0;
+
+	*done = 0;
+	fence.has = false;
+	if (!m)
+		return ae_fail(AE_NO_MEMORY, t->file, AE_NO_BLOCK, "btree: no memory for an mtr");
+	if (!bt_rightmost_leaf(t, b->keys[start], b->klens[start], &leaf) &&
+		(st = descend_leaf_x(t, b->keys[start], b->klens[start], &leaf, &fence)) != AE_OK)
+	{
+		free(m);
+		return st;
+	}
+	page = ae_buf_page(leaf);
+	for (int i = start; i < b->n && b->vlens[i] <= AE_BTREE_INLINE_MAX; i++)
+	{
+		const void *key = b->keys[i];
+		size_t		klen = b->klens[i];
+		bool		found;
+		int			slot;
+		uint16_t	s,
+					ilen;
+		char	   *item = rec + rlen + 4;
+
+		if (fence.has && t->cmp(key, klen, fence.key, fence.len) >= 0)
+			break;				/* belongs to a leaf further right */
+		/* ascending keys: the slot is after the previous one */
+		{
+			int			hi = ae_page_nslots(page);
+
+			while (lo < hi)
+			{
+				int			mid = (lo + hi) / 2;
+				bt_leaf_item it;
+				int			c;
+
+				bt_leaf_item_get(page, mid, &it);
+				c = t->cmp(it.key, it.klen, key, klen);
+				if (c < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			slot = lo;
+			found = false;
+			if (slot < ae_page_nslots(page))
+			{
+				bt_leaf_item it;
+
+				bt_leaf_item_get(page, slot, &it);
+				found = t->cmp(it.key, it.klen, key, klen) == 0;
+			}
+		}
+		if (found)
+		{
+			st = AE_EXISTS;
+			break;
+		}
+		ilen = bt_leaf_item_build(item, key, klen, 0, b->vals[i] ? b->vals[i] : "", b->vlens[i]);
+		if (!bt_fits(page, ilen))
+			break;
+		if (!ae_page_insert_item(page, slot, item, ilen))
+			assert(!"insert must fit after bt_fits (I6)");
+		s = (uint16_t) slot;
+		memcpy(rec + rlen, &s, 2);
+		memcpy(rec + rlen + 2, &ilen, 2);
+		rlen += 4 + (size_t) ilen;
+		count++;
+		lo = slot + 1;
+	}
+	if (count > 0)
+	{
+		ae_status	cst;
+
+		memcpy(rec, &count, 2);
+		ae_mtr_begin(t->eng, m);
+		ae_mtr_log(m, leaf, AE_RMGR_BTREE, AE_BT_REC_LEAF_INSERT_MANY, rec, rlen);
+		cst = ae_mtr_commit(m, NULL);
+		if (cst != AE_OK)
+			st = cst;
+		else
+			*done = count;
+		if (ae_page_opq(page)->right == AE_NO_BLOCK)
+			hint_set(t, ae_buf_block(leaf));
+	}
+	ae_buf_release(leaf);
+	free(m);
 	return st;
 }
 

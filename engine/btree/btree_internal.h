@@ -111,6 +111,18 @@ typedef struct bt_op
 } bt_op;
 
 ae_status	bt_write(ae_btree *t, bt_op *op);
+
+/* ae_btree_insert_batch's arguments (keys ascending, checked by the caller) */
+typedef struct bt_batch
+{
+	int			n;
+	const void *const *keys;
+	const size_t *klens;
+	const void *const *vals;
+	const size_t *vlens;
+} bt_batch;
+
+ae_status	bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done);
 bool		bt_rightmost_leaf(ae_btree *t, const void *key, size_t klen, ae_buf **out);
 ae_status	bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m);
 ae_status	bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot);

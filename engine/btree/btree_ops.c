@@ -83,6 +83,54 @@ ae_btree_insert(ae_btree *t, const void *key, size_t klen, const void *val, size
 	return st != AE_OK ? st : bt_write_value(t, &op, val ? val : "", vlen);
 }
 
+/*
+ * Batch insert (README W6): check everything first (nothing is inserted on
+ * AE_INVALID / AE_TOO_LARGE), then fill one leaf per bt_insert_run; a key
+ * with a long value, or one that needs a split, goes through the single-key
+ * path (overflow chain first, O2; the split puts the next keys on the new
+ * rightmost leaf, where the following run continues).
+ */
+ae_status
+ae_btree_insert_batch(ae_btree *t, int n, const void *const *keys, const size_t *klens,
+					  const void *const *vals, const size_t *vlens, int *ninserted)
+{
+	bt_batch	b = {.n = n, .keys = keys, .klens = klens, .vals = vals, .vlens = vlens};
+	ae_status	st = AE_OK;
+	int			i = 0;
+
+	if (ninserted)
+		*ninserted = 0;
+	if (n < 0 || (n > 0 && (!keys || !klens || !vals || !vlens)))
+		return ae_fail(AE_INVALID, t->file, AE_NO_BLOCK, "btree: bad batch arguments");
+	for (int j = 0; j < n; j++)
+	{
+		if ((st = check_args(t, keys[j], klens[j], vals[j], vlens[j])) != AE_OK)
+			return st;
+		if (j > 0 && t->cmp(keys[j - 1], klens[j - 1], keys[j], klens[j]) >= 0)
+			return ae_fail(AE_INVALID, t->file, AE_NO_BLOCK,
+						   "btree: batch keys not strictly ascending at %d", j);
+	}
+	while (i < n && st == AE_OK)
+	{
+		int			done = 0;
+
+		if (vlens[i] <= AE_BTREE_INLINE_MAX)
+		{
+			st = bt_insert_run(t, &b, i, &done);
+			i += done;
+			if (done > 0 || st != AE_OK)
+				continue;
+		}
+		/* a long value, or keys[i] does not fit its leaf: one key, maybe a split */
+		st = ae_btree_insert(t, keys[i], klens[i], vals[i], vlens[i]);
+		if (st == AE_OK)
+			i++;
+	}
+	if (ninserted)
+		*ninserted = i;
+	return st;
+}
+
 ae_status
 ae_btree_put(ae_btree *t, const void *key, size_t klen, const void *val, size_t vlen)
 {

@@ -65,6 +65,40 @@ redo_leaf(const ae_log_record *rec, void *page)
 	}
 }
 
+/* LEAF_INSERT_MANY: the inserts of one ae_btree_insert_batch leaf, in order. */
+static ae_status
+redo_leaf_many(const ae_log_record *rec, void *page)
+{
+	const char *p = ae_log_record_payload(rec);
+	size_t		len = rec->payload_len,
+				off = 2;
+	uint16_t	count;
+
+	if (len < 2)
+		return bad(rec, "bad payload length");
+	if (ae_page_opq(page)->kind != AE_PAGE_BTREE_LEAF)
+		return bad(rec, "leaf record on a page that is not a leaf");
+	memcpy(&count, p, 2);
+	for (uint16_t i = 0; i < count; i++)
+	{
+		uint16_t	slot,
+					ilen;
+
+		if (off + 4 > len)
+			return bad(rec, "truncated insert-many entry");
+		memcpy(&slot, p + off, 2);
+		memcpy(&ilen, p + off + 2, 2);
+		if (off + 4 + ilen > len || ilen > AE_BT_MAX_LEAF_ITEM)
+			return bad(rec, "truncated insert-many item");
+		if (slot > ae_page_nslots(page) || !ae_page_insert_item(page, slot, p + off + 4, ilen))
+			return bad(rec, "leaf insert-many does not apply");
+		off += 4 + (size_t) ilen;
+	}
+	if (off != len)
+		return bad(rec, "trailing bytes in an insert-many record");
+	return AE_OK;
+}
+
 static ae_status
 bt_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 {
@@ -76,6 +110,8 @@ bt_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 		case AE_BT_REC_LEAF_DELETE:
 		case AE_BT_REC_LEAF_REPLACE:
 			return redo_leaf(rec, page);
+		case AE_BT_REC_LEAF_INSERT_MANY:
+			return redo_leaf_many(rec, page);
 		default:
 			return bad(rec, "unknown record type");
 	}

@@ -3,7 +3,7 @@
  *
  *   make -C test/engine bench              # N = 1,000,000
  *   make -C test/engine bench BENCH_N=200000
- *   build/bench_btree [N [phases]]         # phases: letters of "sgr" (default all)
+ *   build/bench_btree [N [phases]]         # phases: letters of "sbgr" (default all)
  *
  * One engine over the POSIX host in a temporary directory, a 16384-frame
  * pool (128 MiB) and a 64 MiB log buffer. Each phase prints ns per operation,
@@ -11,6 +11,8 @@
  *   seq insert    N keys 0..N-1 as 8-byte big-endian row ids, ~60-byte values
  *                 (the Aether table's INSERT ... SELECT pattern: right-edge appends)
  *   get random    N point gets of random present keys in the seq tree
+ *   seq batch     the same keys as seq insert through ae_btree_insert_batch,
+ *                 64 per call (the COPY / multi_insert pattern)
  *   rand insert   N keys in a scrambled order into a fresh tree
  * Each insert phase uses its own file; the previous file's pages are dropped
  * from the pool first (not timed) so every phase starts with the same pool.
@@ -28,6 +30,7 @@
 #include "ae_env.h"
 
 #define VLEN	60
+#define BATCH	64
 
 static double cpu0;
 
@@ -103,10 +106,11 @@ int
 main(int argc, char **argv)
 {
 	uint64_t	n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-	const char *phases = argc > 2 ? argv[2] : "sgr";	/* s seq, g get, r rand */
+	const char *phases = argc > 2 ? argv[2] : "sbgr";	/* s seq, b batch, g get, r rand */
 	ae_env		e;
 	ae_btree	t;
 	ae_file_id	f1 = {1, 1, 1},
+				f2 = {1, 1, 2},
 				f3 = {1, 1, 3};
 	char		v[VLEN];
 	ae_bytes	out = {0};
@@ -158,6 +162,49 @@ main(int argc, char **argv)
 		report("get random", n, t0);
 	ae_buf_drop_file(e.eng, f1);
 
+	/* sequential batches */
+	if (!strchr(phases, 'b'))
+		goto rand;
+	if ((st = ae_btree_create(e.eng, f2)) != AE_OK)
+		return die("create", st);
+	{
+		static uint64_t keys[BATCH];
+		static char vals[BATCH][VLEN];
+		const void *kp[BATCH],
+				   *vp[BATCH];
+		size_t		kl[BATCH],
+					vl[BATCH];
+		ae_btree	t2;
+
+		ae_btree_open(&t2, e.eng, f2, NULL);
+		for (int j = 0; j < BATCH; j++)
+		{
+			kp[j] = &keys[j];
+			vp[j] = vals[j];
+			kl[j] = 8;
+			vl[j] = VLEN;
+		}
+		t0 = now_ns();
+		for (uint64_t i = 0; i < n; i += BATCH)
+		{
+			int			m = (int) (n - i < BATCH ? n - i : BATCH);
+			int			done = 0;
+
+			for (int j = 0; j < m; j++)
+			{
+				keys[j] = __builtin_bswap64(i + j);
+				make_val(vals[j], i + j);
+			}
+			if ((st = ae_btree_insert_batch(&t2, m, kp, kl, vp, vl, &done)) != AE_OK || done != m)
+				return die("batch insert", st);
+		}
+		report("seq batch", n, t0);
+		if ((rc = check_count(&t2, n)) != 0)
+			goto done;
+	}
+	ae_buf_drop_file(e.eng, f2);
+
+rand:
 	/* random-order inserts */
 	if (!strchr(phases, 'r'))
 		goto done;

@@ -1258,6 +1258,162 @@ test_fastpath_multiprocess(void)
 	fx_close(&x);
 }
 
+/* ---------------------------------------------------------------- insert_batch */
+
+static int
+count_many(void *arg, ae_lsn lsn, const ae_log_record *rec)
+{
+	if (rec->rmgr == AE_RMGR_BTREE && rec->type == 5)	/* AE_BT_REC_LEAF_INSERT_MANY */
+		(*(uint64_t *) arg)++;
+	return 0;
+}
+
+/*
+ * One random batch against the model: an ascending run of model keys (some
+ * already present), values of model_vlen() (overflow ones too). The tree must
+ * insert exactly the keys before the first present one.
+ */
+static bool
+batch_step(fx *x, int maxn)
+{
+	static char kbuf[400][200];
+	static char *vbufs[400];
+	const void *keys[400],
+			   *vals[400];
+	size_t		klens[400],
+				vlens[400];
+	uint32_t	seeds[400],
+				idx[400];
+	uint32_t	k = rnd(NKEYS),
+				stride = 1 + rnd(rnd(2) ? 3 : 60);
+	int			n = 0,
+				expect,
+				done = -1;
+	ae_status	st;
+
+	for (; n < maxn && k < NKEYS; n++, k += stride)
+	{
+		idx[n] = k;
+		klens[n] = model_key(kbuf[n], k);
+		keys[n] = kbuf[n];
+		vlens[n] = model_vlen();
+		seeds[n] = rnd(1u << 30);
+		if (!vbufs[n] && !(vbufs[n] = malloc(AE_BTREE_INLINE_MAX + 40000)))
+			return false;
+		fill(vbufs[n], seeds[n], vlens[n]);
+		vals[n] = vlens[n] ? vbufs[n] : NULL;
+	}
+	for (expect = 0; expect < n && !model[idx[expect]].present; expect++)
+		;
+	st = ae_btree_insert_batch(&x->t, n, keys, klens, vals, vlens, &done);
+	if (st != (expect == n ? AE_OK : AE_EXISTS) || done != expect)
+	{
+		fprintf(stderr, "  batch of %d: %s, %d inserted, expected %d\n", n,
+				ae_status_name(st), done, expect);
+		return false;
+	}
+	for (int j = 0; j < done; j++)
+		model[idx[j]] = (mval) {true, seeds[j], (uint32_t) vlens[j]};
+	return true;
+}
+
+static void
+test_insert_batch(void)
+{
+	fx			x;
+	static char vbuf[AE_BTREE_INLINE_MAX + 40000];
+	ae_btree_verify_stats s;
+	uint64_t	many = 0;
+	int			done = -1,
+				novf = 0;
+	ae_lsn		end;
+	const void *k2[2] = {"b", "a"},
+			   *v2[2] = {"x", "y"};
+	size_t		l2[2] = {1, 1};
+
+	memset(model, 0, sizeof(model));
+	AE_OKAY(fx_open(&x, 64));
+	/* argument errors insert nothing */
+	AE_CHECK(ae_btree_insert_batch(&x.t, 2, k2, l2, v2, l2, &done) == AE_INVALID && done == 0);
+	k2[1] = "b";
+	AE_CHECK(ae_btree_insert_batch(&x.t, 2, k2, l2, v2, l2, &done) == AE_INVALID && done == 0);
+	AE_OKAY(ae_btree_insert_batch(&x.t, 0, NULL, NULL, NULL, NULL, &done));
+	AE_CHECK(done == 0 && verify_all(&x) == 0);
+	/* some keys present first, singly */
+	AE_REQUIRE(run_model(&x, 3000, 0));
+	for (int round = 0; round < 400; round++)
+		AE_REQUIRE(batch_step(&x, 1 + (int) rnd(round % 4 ? 40 : 400)));
+	for (int i = 0; i < NKEYS; i++)
+		novf += model[i].present && model[i].len > AE_BTREE_INLINE_MAX;
+	AE_CHECK(novf > 10);
+	AE_CHECK(model_compare(&x, vbuf));
+	AE_OKAY(ae_btree_verify_ex(&x.t, &s));
+	AE_CHECK(s.overflow_pages >= (uint32_t) novf && s.leaked_pages == 0);
+	/* LEAF_INSERT_MANY redo: lose the pool, replay, same tree */
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+	AE_OKAY(ae_wal_scan(x.eng, AE_WAL_START_LSN, count_many, &many, &end));
+	AE_CHECK(many > 100);
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_wal_replay(x.eng, AE_WAL_START_LSN, &end, NULL));
+	AE_CHECK(model_compare(&x, vbuf));
+	fx_close(&x);
+}
+
+/* right-edge batches fill leaves like single appends, one record per leaf */
+static void
+test_insert_batch_append(void)
+{
+	fx			x;
+	uint64_t	be[100],
+				many = 0;
+	const void *keys[100],
+			   *vals[100];
+	size_t		kl[100],
+				vl[100];
+	ae_btree_verify_stats s;
+	ae_bytes	got = {0};
+	int			done;
+
+	AE_OKAY(fx_open(&x, 128));
+	for (int j = 0; j < 100; j++)
+	{
+		keys[j] = &be[j];
+		kl[j] = 8;
+		vals[j] = "0123456789abcdef0123456789abcdef";
+		vl[j] = 32;
+	}
+	for (uint64_t i = 0; i < 20000; i += 100)
+	{
+		for (int j = 0; j < 100; j++)
+			be[j] = __builtin_bswap64(i + (uint64_t) j);
+		if (i == 10000)
+		{
+			static char big[AE_BTREE_INLINE_MAX + 1];
+
+			vals[50] = big;		/* one overflow value in the middle of a run */
+			vl[50] = sizeof(big);
+		}
+		AE_OKAY(ae_btree_insert_batch(&x.t, 100, keys, kl, vals, vl, &done));
+		AE_CHECK(done == 100);
+		vals[50] = vals[0];
+		vl[50] = 32;
+	}
+	/* a batch that hits an existing key in the middle */
+	for (int j = 0; j < 100; j++)
+		be[j] = __builtin_bswap64(19950 + (uint64_t) j);
+	AE_CHECK(ae_btree_insert_batch(&x.t, 100, keys, kl, vals, vl, &done) == AE_EXISTS);
+	AE_CHECK(done == 0);
+	AE_OKAY(ae_btree_verify_ex(&x.t, &s));
+	AE_CHECK(s.nkeys == 20000 && s.overflow_pages == 1);
+	AE_CHECK(s.leaf_pages < 20000 / 140);
+	AE_OKAY(ae_btree_get(&x.t, &(uint64_t) {__builtin_bswap64(10050)}, 8, &got));
+	AE_CHECK(got.len == AE_BTREE_INLINE_MAX + 1);
+	AE_OKAY(ae_wal_scan(x.eng, AE_WAL_START_LSN, count_many, &many, NULL));
+	AE_CHECK(many <= 200 + 2 * s.leaf_pages + 2);	/* per batch, plus one per leaf boundary */
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
 int
 main(void)
 {
@@ -1276,5 +1432,7 @@ main(void)
 	AE_RUN(test_multiprocess_cas);
 	AE_RUN(test_fastpath);
 	AE_RUN(test_fastpath_multiprocess);
+	AE_RUN(test_insert_batch);
+	AE_RUN(test_insert_batch_append);
 	return ae_test_summary();
 }

@@ -59,6 +59,25 @@ void		ae_btree_open(ae_btree *t, ae_engine *eng, ae_file_id file, ae_key_cmp cmp
 ae_status	ae_btree_insert(ae_btree *t, const void *key, size_t klen,
 							const void *val, size_t vlen);
 
+/*
+ * Insert n new keys (COPY, multi_insert). keys[0..n-1] must be strictly
+ * ascending under t's comparator; vals[i] may be NULL when vlens[i] is 0.
+ * Keys are inserted in order, each leaf filled with as many as fit under one
+ * latch and one log record; values longer than AE_BTREE_INLINE_MAX go to
+ * overflow pages as with ae_btree_insert. *ninserted (ninserted may be NULL)
+ * is always set to how many leading keys were inserted; they stay inserted
+ * whatever the status:
+ *   AE_OK       all n (n == 0 is fine)
+ *   AE_EXISTS   keys[*ninserted] is already present; the keys after it were
+ *               not tried
+ *   AE_INVALID, AE_TOO_LARGE   bad arguments (not ascending, NULL arrays, a
+ *               key or value too long): checked first, *ninserted == 0
+ *   other       an error after *ninserted keys (e.g. AE_POOL_FULL)
+ */
+ae_status	ae_btree_insert_batch(ae_btree *t, int n, const void *const *keys,
+								  const size_t *klens, const void *const *vals,
+								  const size_t *vlens, int *ninserted);
+
 /* Insert or replace. */
 ae_status	ae_btree_put(ae_btree *t, const void *key, size_t klen,
 						 const void *val, size_t vlen);
