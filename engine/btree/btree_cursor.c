@@ -57,16 +57,29 @@ ae_btree_cursor_close(ae_btree_cursor *c)
 	c->done = true;
 }
 
-/* Append a raw leaf item to the batch: u32 length, then the item bytes. */
-static ae_status
-batch_add(ae_btree_cursor *c, const void *page, int slot)
-{
-	uint16_t	len;
-	const void *item = ae_page_item(page, slot, &len);
-	uint32_t	l = len;
-	ae_status	st = ae_bytes_reserve(&c->batch, c->batch.len + 4 + len);
+#define ALIGN8(n)	(((n) + 7) & ~(size_t) 7)
+#define ENTRY_HDR	8
 
-	if (st != AE_OK)
+/*
+ * Append leaf item it to the batch as an entry that starts at an 8-byte
+ * aligned offset (batch.data is malloc'd, so 8-byte aligned itself):
+ *   0 u16 klen, 2 u8 flags, 3 u8 zero, 4 u32 vlen,
+ *   8 key, zero padding to 8, then the value (inline bytes or the stub),
+ *   zero padding to 8.
+ * So every key and value handed out points at an 8-byte aligned address.
+ */
+static ae_status
+batch_add(ae_btree_cursor *c, bt_leaf_item it)
+{
+	size_t		koff = ENTRY_HDR,
+				voff,
+				end;
+	char	   *e;
+	ae_status	st;
+
+	voff = koff + ALIGN8(it.klen);
+	end = voff + ALIGN8(it.vlen);
+	if ((st = ae_bytes_reserve(&c->batch, c->batch.len + end)) != AE_OK)
 		return st;
 	if (c->nitems == c->cap_items)
 	{
@@ -79,9 +92,14 @@ batch_add(ae_btree_cursor *c, const void *page, int slot)
 		c->cap_items = cap;
 	}
 	c->offsets[c->nitems++] = (uint32_t) c->batch.len;
-	memcpy(c->batch.data + c->batch.len, &l, 4);
-	memcpy(c->batch.data + c->batch.len + 4, item, len);
-	c->batch.len += 4 + len;
+	e = c->batch.data + c->batch.len;
+	memset(e, 0, end);
+	memcpy(e, &it.klen, 2);
+	e[2] = (char) it.flags;
+	memcpy(e + 4, &it.vlen, 4);
+	memcpy(e + koff, it.key, it.klen);
+	memcpy(e + voff, it.val, it.vlen);
+	c->batch.len += end;
 	return AE_OK;
 }
 
@@ -133,7 +151,7 @@ collect(ae_btree_cursor *c, const void *page, const ae_bytes *bound, bool has_bo
 			*end = true;
 			break;
 		}
-		st = batch_add(c, page, s);
+		st = batch_add(c, it);
 	}
 	return st;
 }
@@ -257,7 +275,6 @@ ae_btree_cursor_next(ae_btree_cursor *c, const void **key, size_t *klen,
 	for (;;)
 	{
 		bt_leaf_item it;
-		uint32_t	len;
 		const char *p;
 		ae_status	st;
 
@@ -277,13 +294,12 @@ ae_btree_cursor_next(ae_btree_cursor *c, const void **key, size_t *klen,
 			if (c->nitems == 0)
 				return AE_NOT_FOUND;
 		}
-		p = c->batch.data + c->offsets[c->pos++];
-		memcpy(&len, p, 4);
-		memcpy(&it.klen, p + 4, 2);
-		it.key = p + 6;
-		it.flags = (uint8_t) p[6 + it.klen];
-		it.val = p + 4 + AE_BT_LEAF_HDR + it.klen;
-		it.vlen = len - AE_BT_LEAF_HDR - it.klen;
+		p = c->batch.data + c->offsets[c->pos++];	/* entry layout: batch_add */
+		memcpy(&it.klen, p, 2);
+		it.flags = (uint8_t) p[2];
+		memcpy(&it.vlen, p + 4, 4);
+		it.key = p + ENTRY_HDR;
+		it.val = p + ENTRY_HDR + ALIGN8(it.klen);
 		if ((st = bt_bytes_set(&c->last_key, it.key, it.klen)) != AE_OK)
 			return st;
 		c->have_last = true;

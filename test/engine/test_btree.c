@@ -505,7 +505,8 @@ model_step(fx *x, char *vbuf, ae_bytes *got)
 		if (st == AE_OK)
 		{
 			fill(vbuf, m->seed, m->len);
-			return got->len == m->len && memcmp(got->data, vbuf, m->len) == 0;
+			return got->len == m->len && memcmp(got->data, vbuf, m->len) == 0 &&
+				((uintptr_t) got->data & 7) == 0;
 		}
 	}
 	return true;
@@ -542,7 +543,8 @@ model_range(fx *x, char *vbuf)
 		kl = model_key(k, (uint32_t) i);
 		fill(vbuf, model[i].seed, model[i].len);
 		ok = ae_btree_cursor_next(&c, &ck, &ckl, &cv, &cvl) == AE_OK && ckl == kl &&
-			memcmp(ck, k, kl) == 0 && cvl == model[i].len && memcmp(cv, vbuf, cvl) == 0;
+			memcmp(ck, k, kl) == 0 && cvl == model[i].len && memcmp(cv, vbuf, cvl) == 0 &&
+			((uintptr_t) ck & 7) == 0 && ((uintptr_t) cv & 7) == 0;	/* btree.h: aligned */
 		i += dir;
 	}
 	ae_btree_cursor_close(&c);

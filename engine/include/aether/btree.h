@@ -82,7 +82,10 @@ ae_status	ae_btree_insert_batch(ae_btree *t, int n, const void *const *keys,
 ae_status	ae_btree_put(ae_btree *t, const void *key, size_t klen,
 						 const void *val, size_t vlen);
 
-/* Copy the value of key into *out. AE_NOT_FOUND if absent. */
+/*
+ * Copy the value of key into *out. AE_NOT_FOUND if absent. out->data is
+ * malloc'd (or realloc'd) by the engine, so the value starts 8-byte aligned.
+ */
 ae_status	ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out);
 
 /*
@@ -150,6 +153,13 @@ typedef enum ae_scan_dir
  * memory, so it holds no pin or latch between calls; concurrent inserts and
  * deletes elsewhere are allowed and the cursor continues after the last key
  * it returned (each key is returned at most once, in order).
+ *
+ * Alignment: every key and every value ae_btree_cursor_next returns starts
+ * at an 8-byte aligned address, so callers may read a value in place as a
+ * struct with 4- or 8-byte fields. In the batch (malloc'd, so aligned) each
+ * item is an entry at an 8-byte aligned offset: u16 klen, u8 flags, u8 0,
+ * u32 vlen, the key, zero padding to 8, the value, zero padding to 8.
+ * Overflow values are assembled in `value` (malloc'd).
  */
 typedef struct ae_btree_cursor
 {
@@ -165,8 +175,8 @@ typedef struct ae_btree_cursor
 	ae_bytes	last_key;		/* last key returned */
 	bool		have_last;
 	/* current batch */
-	ae_bytes	batch;			/* packed items */
-	uint32_t   *offsets;		/* item offsets into batch */
+	ae_bytes	batch;			/* items, each entry 8-byte aligned (see above) */
+	uint32_t   *offsets;		/* entry offsets into batch (multiples of 8) */
 	int			nitems, pos, cap_items;
 	ae_bytes	value;			/* current value (overflow values are assembled here) */
 } ae_btree_cursor;
