@@ -92,8 +92,9 @@ aetam_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 		smgrextend(dst, MAIN_FORKNUM, blk, buf.data, true);
 	}
 	smgrimmedsync(dst, MAIN_FORKNUM);
-	smgrclose(dst);
 	ae_buf_drop_file(eng, aetam_file_id(&rel->rd_node));
+	RelationDropStorage(rel);	/* the old file goes at commit */
+	smgrclose(dst);
 }
 
 /* ---- pruning and freezing one row (VACUUM, VACUUM FULL) ---- */

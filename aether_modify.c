@@ -23,6 +23,8 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
+#include "pgstat.h"
+#include "catalog/pg_inherits.h"
 #include "storage/lmgr.h"
 #include "storage/predicate.h"
 #include "storage/procarray.h"
@@ -90,19 +92,26 @@ form_version(Relation rel, TupleTableSlot *slot, CommandId cid, uint16 extra_inf
 	HeapTuple	tup = ExecFetchSlotHeapTuple(slot, true, &shouldFree);
 	HeapTuple	copy;
 
+	/*
+	 * Stamp the slot's own tuple too (as heap_insert does), so RETURNING
+	 * xmin and the like see the new version's header.
+	 */
+	tup->t_data->t_infomask &= ~HEAP_XACT_MASK;
+	tup->t_data->t_infomask2 &= ~HEAP2_XACT_MASK;
+	tup->t_data->t_infomask |= HEAP_XMAX_INVALID | extra_infomask;
+	HeapTupleHeaderSetXmin(tup->t_data, GetCurrentTransactionId());
+	HeapTupleHeaderSetCmin(tup->t_data, cid);
+	HeapTupleHeaderSetXmax(tup->t_data, InvalidTransactionId);
+	tup->t_data->t_ctid = *tid;
+	tup->t_self = *tid;
+	tup->t_tableOid = RelationGetRelid(rel);
+
 	if (HeapTupleHasExternal(tup))
 		copy = toast_flatten_tuple(tup, RelationGetDescr(rel));
 	else
 		copy = heap_copytuple(tup);
 	if (shouldFree)
 		heap_freetuple(tup);
-
-	copy->t_data->t_infomask &= ~HEAP_XACT_MASK;
-	copy->t_data->t_infomask2 &= ~HEAP2_XACT_MASK;
-	copy->t_data->t_infomask |= HEAP_XMAX_INVALID | extra_infomask;
-	HeapTupleHeaderSetXmin(copy->t_data, GetCurrentTransactionId());
-	HeapTupleHeaderSetCmin(copy->t_data, cid);
-	HeapTupleHeaderSetXmax(copy->t_data, InvalidTransactionId);
 	copy->t_data->t_ctid = *tid;
 	copy->t_self = *tid;
 	copy->t_tableOid = RelationGetRelid(rel);
@@ -172,6 +181,7 @@ do_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	heap_freetuple(tup);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	slot->tts_tid = tid;
+	pgstat_count_heap_insert(rel, 1);
 }
 
 static void
@@ -193,6 +203,7 @@ do_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 		slots[i]->tts_tableOid = RelationGetRelid(rel);
 		slots[i]->tts_tid = tid;
 	}
+	pgstat_count_heap_insert(rel, nslots);
 }
 
 /*
@@ -458,6 +469,7 @@ do_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 		if (!conflict)
 		{
 			aetam_prune_note(rel, rowid);
+			pgstat_count_heap_delete(rel);
 			return TM_Ok;
 		}
 	}
@@ -511,13 +523,33 @@ indexed_columns_changed(Relation rel, HeapTupleHeader oldt, uint32 oldlen,
 	return changed;
 }
 
+/*
+ * Must an UPDATE move the row to a new row id because someone will fetch
+ * both the old and the new version by TID afterwards? AFTER UPDATE row
+ * triggers and transition tables do (after the update, by TID, with
+ * SnapshotAny); a TID names a row id, not a version. Transition tables of
+ * an ancestor apply to rows of partitions and inheritance children, whose own
+ * trigger lists do not show them, so those always move.
+ */
 static bool
 needs_old_row_after_update(Relation rel)
 {
 	TriggerDesc *trig = rel->trigdesc;
 
-	return trig && (trig->trig_update_after_row || trig->trig_update_old_table ||
-					trig->trig_update_new_table);
+	if (trig && (trig->trig_update_after_row || trig->trig_update_old_table ||
+				 trig->trig_update_new_table))
+		return true;
+	if (rel->rd_rel->relispartition)
+		return true;
+	/* cached per relcache entry: ALTER TABLE [NO] INHERIT invalidates it */
+	if (rel->rd_amcache == NULL)
+	{
+		bool	   *inherits = MemoryContextAlloc(CacheMemoryContext, sizeof(bool));
+
+		*inherits = has_superclass(RelationGetRelid(rel));
+		rel->rd_amcache = inherits;
+	}
+	return *(bool *) rel->rd_amcache;
 }
 
 static TM_Result
@@ -588,6 +620,7 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 			insert_row(rel, newrowid, newtup);
 		heap_freetuple(newtup);
 		aetam_prune_note(rel, rowid);
+		pgstat_count_heap_update(rel, !move);	/* same row id: like a HOT update */
 		slot->tts_tableOid = RelationGetRelid(rel);
 		slot->tts_tid = newtid;
 		*update_indexes = move;
@@ -662,7 +695,18 @@ do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			continue;
 		}
 		if (res != TM_Ok)
+		{
+			/* callers read the row on failure too (ON CONFLICT checks its xmin) */
+			if (rs.base >= 0)
+				aetam_store_version(slot, rs.vers.v[rs.base], rs.vers.len[rs.base], rowid,
+									RelationGetRelid(rel));
+			/* a version made by this very command cannot be locked (heap: invisible) */
+			if (res == TM_SelfModified && rs.base >= 0 &&
+				TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(rs.vers.v[rs.base])) &&
+				HeapTupleHeaderGetCmin(rs.vers.v[rs.base]) >= cid)
+				return TM_Invisible;
 			return res;
+		}
 
 		t = rs.vers.v[rs.base];
 		if (!aetam_lock_covers(t, mode))

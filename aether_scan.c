@@ -206,6 +206,8 @@ aetam_scan_begin(Relation rel, Snapshot snapshot, int nkeys, struct ScanKeyData 
 
 	if ((flags & SO_TYPE_SEQSCAN) && snapshot && IsMVCCSnapshot(snapshot))
 		PredicateLockRelation(rel, snapshot);
+	if (flags & SO_TYPE_SEQSCAN)
+		pgstat_count_heap_scan(rel);
 	if (pscan)
 		scan->hi = 0;			/* empty until the first chunk is taken */
 	return &scan->base;
@@ -464,7 +466,8 @@ aetam_tuple_tid_valid(TableScanDesc sscan, ItemPointer tid)
 	if (!aetam_tid_is_valid(tid))
 		return false;
 	AETAM_CHECK(ae_btree_peek_ids(&scan->tree, &next_id), sscan->rs_rd);
-	return aetam_tid_to_rowid(tid) < next_id;
+	/* row ids start at 1 (the id counter of a new tree), so (0,1) is never a row */
+	return aetam_tid_to_rowid(tid) >= 1 && aetam_tid_to_rowid(tid) < next_id;
 }
 
 /* Follow an updated row to its newest row id (currtid_byrelname and friends). */
