@@ -7,6 +7,36 @@
 #include <stdlib.h>
 #include "btree_internal.h"
 
+/* ---------------------------------------------------------------- mtr memory */
+
+/*
+ * An ae_mtr stages up to 64 KiB, too big for the stack of a backend and too
+ * costly to malloc per insert: each process keeps one and lends it to the
+ * first caller; a nested user (none today) gets a malloc'd one.
+ */
+static ae_mtr cached_mtr;
+static bool cached_mtr_busy;
+
+ae_mtr *
+bt_mtr_alloc(void)
+{
+	if (!cached_mtr_busy)
+	{
+		cached_mtr_busy = true;
+		return &cached_mtr;
+	}
+	return bt_mtr_alloc();
+}
+
+void
+bt_mtr_free(ae_mtr *m)
+{
+	if (m == &cached_mtr)
+		cached_mtr_busy = false;
+	else
+		free(m);
+}
+
 /* ---------------------------------------------------------------- right-edge hint */
 
 /*
@@ -200,7 +230,7 @@ bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m)
 static ae_status
 apply_mtr(ae_btree *t, bt_op *op, ae_buf *leaf)
 {
-	ae_mtr	   *m = malloc(sizeof(ae_mtr));
+	ae_mtr	   *m = bt_mtr_alloc();
 	ae_status	st;
 
 	if (!m)
@@ -211,7 +241,7 @@ apply_mtr(ae_btree *t, bt_op *op, ae_buf *leaf)
 		st = ae_mtr_commit(m, NULL);
 	else
 		ae_mtr_abort(m);
-	free(m);
+	bt_mtr_free(m);
 	return st;
 }
 
@@ -240,7 +270,7 @@ write_fastpath(ae_btree *t, bt_op *op)
 		ae_buf_release(leaf);
 		return BT_NEED_ROOM;
 	}
-	ae_mtr	   *m = malloc(sizeof(ae_mtr));
+	ae_mtr	   *m = bt_mtr_alloc();
 
 	if (!m)
 	{
@@ -253,7 +283,7 @@ write_fastpath(ae_btree *t, bt_op *op)
 		assert(!"insert must fit after bt_fits (I6)");
 	log_leaf(m, leaf, AE_BT_REC_LEAF_INSERT, n, op->item, op->ilen);
 	st = ae_mtr_commit(m, NULL);
-	free(m);
+	bt_mtr_free(m);
 	ae_buf_release(leaf);
 	return st;
 }
@@ -364,7 +394,7 @@ bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done)
 	 * record bytes than page bytes, plus one item built but not inserted */
 	static char rec[2 + AE_PAGE_SIZE + 4 + AE_BT_MAX_LEAF_ITEM];
 	static bt_fence fence;
-	ae_mtr	   *m = malloc(sizeof(ae_mtr));
+	ae_mtr	   *m = bt_mtr_alloc();
 	ae_buf	   *leaf;
 	void	   *page;
 	size_t		rlen = 2;
@@ -379,7 +409,7 @@ bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done)
 	if (!bt_rightmost_leaf(t, b->keys[start], b->klens[start], &leaf) &&
 		(st = descend_leaf_x(t, b->keys[start], b->klens[start], &leaf, &fence)) != AE_OK)
 	{
-		free(m);
+		bt_mtr_free(m);
 		return st;
 	}
 	page = ae_buf_page(leaf);
@@ -455,7 +485,7 @@ bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done)
 			hint_set(t, ae_buf_block(leaf));
 	}
 	ae_buf_release(leaf);
-	free(m);
+	bt_mtr_free(m);
 	return st;
 }
 

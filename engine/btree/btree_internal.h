@@ -111,6 +111,9 @@ typedef struct bt_op
 } bt_op;
 
 ae_status	bt_write(ae_btree *t, bt_op *op);
+/* a process-local mtr when free, else malloc'd (NULL: out of memory) */
+ae_mtr	   *bt_mtr_alloc(void);
+void		bt_mtr_free(ae_mtr *m);
 
 /* ae_btree_insert_batch's arguments (keys ascending, checked by the caller) */
 typedef struct bt_batch

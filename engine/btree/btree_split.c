@@ -227,7 +227,7 @@ bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,
 
 	if (!meta_try(meta, meta_latched, &here))
 		return BT_RESTART;
-	if (!(m = malloc(sizeof(ae_mtr))))
+	if (!(m = bt_mtr_alloc()))
 		st = ae_fail(AE_NO_MEMORY, t->file, AE_NO_BLOCK, "btree: no memory for an mtr");
 	else if (ae_page_opq(ae_buf_page(node))->level == 0 && rblk != AE_NO_BLOCK)
 		st = ae_buf_read(t->eng, t->file, rblk, AE_LATCH_EXCLUSIVE, 0, &rn);	/* L2 */
@@ -256,7 +256,7 @@ bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,
 		ae_buf_unlatch(meta);
 		*meta_latched = false;
 	}
-	free(m);
+	bt_mtr_free(m);
 	return st;
 }
 
@@ -268,7 +268,7 @@ ae_status
 bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot)
 {
 	ae_bt_meta *md = bt_meta_ptr(ae_buf_page(meta));
-	ae_mtr	   *m = malloc(sizeof(ae_mtr));
+	ae_mtr	   *m = bt_mtr_alloc();
 	uint32_t	child = ae_buf_block(root);
 	ae_status	st;
 
@@ -278,7 +278,7 @@ bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot)
 	if ((st = bt_alloc_page(t, m, meta, newroot)) != AE_OK)
 	{
 		ae_mtr_abort(m);
-		free(m);
+		bt_mtr_free(m);
 		return st;
 	}
 	reinit(ae_buf_page(*newroot), AE_PAGE_BTREE_INNER, ae_page_opq(ae_buf_page(root))->level + 1);
@@ -289,6 +289,6 @@ bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot)
 	bt_meta_log(m, meta);
 	ae_mtr_log_page_image(m, *newroot);
 	st = ae_mtr_commit(m, NULL);
-	free(m);
+	bt_mtr_free(m);
 	return st;
 }
