@@ -7,7 +7,8 @@
  *
  * One engine over the POSIX host in a temporary directory, a 16384-frame
  * pool (128 MiB) and a 64 MiB log buffer. Each phase prints ns per operation,
- * wall clock and CPU time of the process (user + system: log writes included):
+ * wall clock and CPU time of the process (user + system: log writes
+ * included), and log bytes per operation:
  *   seq insert    N keys 0..N-1 as 8-byte big-endian row ids, ~60-byte values
  *                 (the Aether table's INSERT ... SELECT pattern: right-edge appends)
  *   get random    N point gets of random present keys in the seq tree
@@ -33,6 +34,8 @@
 #define BATCH	64
 
 static double cpu0;
+static uint64_t wal0;
+static ae_engine *bench_eng;
 
 static double
 clock_ns(clockid_t id)
@@ -47,6 +50,10 @@ clock_ns(clockid_t id)
 static double
 now_ns(void)
 {
+	ae_engine_stats es;
+
+	ae_engine_get_stats(bench_eng, &es);
+	wal0 = es.wal_bytes;
 	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	return clock_ns(CLOCK_MONOTONIC);
 }
@@ -79,9 +86,11 @@ report(const char *name, uint64_t n, double t0)
 {
 	double		cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0,
 				t1 = clock_ns(CLOCK_MONOTONIC);
+	ae_engine_stats es;
 
-	printf("%-12s %9llu ops %8.1f ns/op wall %8.1f ns/op cpu\n", name,
-		   (unsigned long long) n, (t1 - t0) / n, cpu / n);
+	ae_engine_get_stats(bench_eng, &es);
+	printf("%-12s %9llu ops %8.1f ns/op wall %8.1f ns/op cpu %6.1f log bytes/op\n", name,
+		   (unsigned long long) n, (t1 - t0) / n, cpu / n, (double) (es.wal_bytes - wal0) / n);
 	fflush(stdout);
 }
 
@@ -124,6 +133,7 @@ main(int argc, char **argv)
 	mask--;
 	if ((st = ae_env_open(&e, 16384, 64u << 20, 32)) != AE_OK)
 		return die("engine", st);
+	bench_eng = e.eng;
 	ae_btree_register_redo();
 	printf("bench_btree: N = %llu, pool 16384 frames, %d-byte values\n", (unsigned long long) n, VLEN);
 
