@@ -58,11 +58,22 @@
  *                            (u16 slot, u16 len, len item bytes):
  *                            ae_page_insert_item(slot) for each, in order
  *                            (ae_btree_insert_batch: one record per leaf)
- *   Splits and new roots log full page images (AE_RMGR_PAGE, wal module).
+ *     AE_BT_REC_PAGE_BUILD   (flagged AE_REC_PAGE_INIT) u8 kind, u8 0, u16 level,
+ *                            u32 left, u32 right, u16 count, then count entries
+ *                            of (u16 len, len item bytes): ae_page_init(kind,
+ *                            level), the links, then each item appended in
+ *                            order (a page rebuilt by a split; free space is
+ *                            not logged)
+ *     AE_BT_REC_INNER_INSERT u16 slot, item bytes: ae_page_insert_item(slot) on
+ *                            an inner page (a split's new separator)
+ *   Splits log PAGE_BUILD for each page they rebuild, INNER_INSERT for the
+ *   parent and AE_RMGR_PAGE byte patches for sibling links that change alone;
+ *   new roots log a full page image (AE_RMGR_PAGE, wal module).
  *   AE_RMGR_OVERFLOW
  *     AE_OVF_REC_INIT        u32 next, u64 chain id, payload chunk: the page
  *                            becomes an overflow page holding exactly that
  *     AE_OVF_REC_FREE        u32 next: the page becomes a free page
+ *   (both flagged AE_REC_PAGE_INIT: redo does not read the old page)
  */
 #ifndef AETHER_BTREE_FORMAT_H
 #define AETHER_BTREE_FORMAT_H
@@ -122,7 +133,9 @@ enum
 	AE_BT_REC_LEAF_INSERT = 2,
 	AE_BT_REC_LEAF_DELETE = 3,
 	AE_BT_REC_LEAF_REPLACE = 4,
-	AE_BT_REC_LEAF_INSERT_MANY = 5
+	AE_BT_REC_LEAF_INSERT_MANY = 5,
+	AE_BT_REC_PAGE_BUILD = 6,
+	AE_BT_REC_INNER_INSERT = 7
 };
 
 enum

@@ -152,7 +152,7 @@ bt_free_page(ae_mtr *m, ae_buf *meta, ae_buf *page)
 	ae_page_init(ae_buf_page(page), AE_PAGE_FREE, 0);
 	ae_page_opq(ae_buf_page(page))->left = AE_NO_BLOCK;
 	ae_page_opq(ae_buf_page(page))->right = next;
-	ae_mtr_log(m, page, AE_RMGR_OVERFLOW, AE_OVF_REC_FREE, &next, sizeof(next));
+	ae_mtr_log_init(m, page, AE_RMGR_OVERFLOW, AE_OVF_REC_FREE, &next, sizeof(next));
 	md->free_head = ae_buf_block(page);
 	md->nfree++;
 	bt_meta_log(m, meta);

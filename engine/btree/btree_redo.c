@@ -3,8 +3,9 @@
  *
  * Each function applies exactly the change its record describes to the page
  * image as it was before that change, using the same page-module calls as the
- * live code, so the result is the same page (R1). Splits and new roots are
- * logged as page images and replayed by the wal module (AE_RMGR_PAGE).
+ * live code, so the result is the same page (R1). New roots are logged as
+ * page images and sibling links as byte patches, replayed by the wal module
+ * (AE_RMGR_PAGE).
  */
 #include "btree_internal.h"
 
@@ -99,6 +100,61 @@ redo_leaf_many(const ae_log_record *rec, void *page)
 	return AE_OK;
 }
 
+/* PAGE_BUILD: a page rebuilt by a split, from nothing (AE_REC_PAGE_INIT). */
+static ae_status
+redo_build(const ae_log_record *rec, void *page)
+{
+	const char *p = ae_log_record_payload(rec);
+	size_t		len = rec->payload_len,
+				off = 14;
+	uint16_t	level,
+				count;
+	uint8_t		kind;
+
+	if (len < 14)
+		return bad(rec, "short page-build record");
+	kind = (uint8_t) p[0];
+	memcpy(&level, p + 2, 2);
+	memcpy(&count, p + 12, 2);
+	if (kind != AE_PAGE_BTREE_LEAF && kind != AE_PAGE_BTREE_INNER)
+		return bad(rec, "page-build of a page that is not a tree page");
+	ae_page_init(page, kind, level);
+	memcpy(&ae_page_opq(page)->left, p + 4, 4);
+	memcpy(&ae_page_opq(page)->right, p + 8, 4);
+	for (uint16_t i = 0; i < count; i++)
+	{
+		uint16_t	il;
+
+		if (off + 2 > len)
+			return bad(rec, "truncated page-build entry");
+		memcpy(&il, p + off, 2);
+		if (off + 2 + il > len || !ae_page_insert_item(page, i, p + off + 2, il))
+			return bad(rec, "page-build item does not apply");
+		off += 2 + (size_t) il;
+	}
+	if (off != len)
+		return bad(rec, "trailing bytes in a page-build record");
+	return AE_OK;
+}
+
+/* INNER_INSERT: a split's new separator in the parent. */
+static ae_status
+redo_inner_insert(const ae_log_record *rec, void *page)
+{
+	const char *p = ae_log_record_payload(rec);
+	uint16_t	slot;
+
+	if (rec->payload_len < 2 + AE_BT_INNER_HDR || rec->payload_len > 2 + AE_BT_MAX_INNER_ITEM)
+		return bad(rec, "bad payload length");
+	if (ae_page_opq(page)->kind != AE_PAGE_BTREE_INNER)
+		return bad(rec, "inner record on a page that is not an inner page");
+	memcpy(&slot, p, 2);
+	if (slot > ae_page_nslots(page) ||
+		!ae_page_insert_item(page, slot, p + 2, (uint16_t) (rec->payload_len - 2)))
+		return bad(rec, "inner insert does not apply");
+	return AE_OK;
+}
+
 static ae_status
 bt_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 {
@@ -112,6 +168,10 @@ bt_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 			return redo_leaf(rec, page);
 		case AE_BT_REC_LEAF_INSERT_MANY:
 			return redo_leaf_many(rec, page);
+		case AE_BT_REC_PAGE_BUILD:
+			return redo_build(rec, page);
+		case AE_BT_REC_INNER_INSERT:
+			return redo_inner_insert(rec, page);
 		default:
 			return bad(rec, "unknown record type");
 	}

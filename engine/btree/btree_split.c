@@ -3,8 +3,11 @@
  *
  * A split is one mtr over at most five pages: the metapage (allocation), the
  * page split, its new right sibling, the parent (one new separator) and, for
- * leaves, the old right neighbour (left link). All of them are logged as full
- * page images. The parent always has room (preemptive splitting, I7).
+ * leaves, the old right neighbour (left link). The rebuilt pages are logged
+ * as PAGE_BUILD (their items, no free space), the parent as INNER_INSERT and
+ * changed sibling links as 4-byte patches; an append split (every old item
+ * stays left) does not rebuild the left page at all. The parent always has
+ * room (preemptive splitting, I7).
  */
 #include <stdlib.h>
 #include "btree_internal.h"
@@ -95,9 +98,12 @@ choose_split(const size_t *size, int nv, bool append)
 	return k;
 }
 
-/* Copy the items of split_scratch to node (left) and right per split point k. */
+/*
+ * Copy the items of split_scratch to node (left) and right per split point k.
+ * keep_left: node was not reinitialised (it keeps all its items).
+ */
 static void
-distribute(void *node, void *right, int n, int ins, int k, bool inner)
+distribute(void *node, void *right, int n, int ins, int k, bool inner, bool keep_left)
 {
 	bool		first_right = true;
 
@@ -109,6 +115,8 @@ distribute(void *node, void *right, int n, int ins, int k, bool inner)
 		void	   *dst = v >= k ? right : node;
 		bool		ok;
 
+		if (dst == node && keep_left)
+			continue;
 		if (inner && dst == right && first_right)
 			len = AE_BT_INNER_HDR;	/* I4: the first separator becomes minus infinity */
 		if (dst == right)
@@ -158,8 +166,12 @@ parent_insert(ae_buf *parent, int slot, uint32_t child, const char *sep, uint16_
 	(void) ok;
 }
 
-/* Rebuild node and right from split_scratch and link everything (no I/O). */
-static void
+/*
+ * Rebuild node and right from split_scratch and link everything (no I/O).
+ * Returns true when every old item stayed on node, which was then left as it
+ * was except for its right link (append splits).
+ */
+static bool
 split_pages(ae_btree *t, ae_buf *parent, int pslot, ae_buf *node, ae_buf *right,
 			ae_buf *rn, const bt_op *op)
 {
@@ -174,13 +186,17 @@ split_pages(ae_btree *t, ae_buf *parent, int pslot, ae_buf *node, ae_buf *right,
 	uint32_t	oldright = ae_page_opq(np)->right;
 	uint16_t	sl;
 	const char *sep;
+	bool		keep_left;
 
 	memcpy(split_scratch, np, AE_PAGE_SIZE);
 	nv = virtual_sizes(t, split_scratch, op, size, &ins);
 	k = choose_split(size, nv, level == 0 && ins == n && oldright == AE_NO_BLOCK);
-	reinit(np, level ? AE_PAGE_BTREE_INNER : AE_PAGE_BTREE_LEAF, level);
+	/* the last old item's virtual index is below k: nothing moves right */
+	keep_left = n == 0 || n - 1 + (ins >= 0 && n - 1 >= ins ? 1 : 0) < k;
+	if (!keep_left)
+		reinit(np, level ? AE_PAGE_BTREE_INNER : AE_PAGE_BTREE_LEAF, level);
 	reinit(rp, level ? AE_PAGE_BTREE_INNER : AE_PAGE_BTREE_LEAF, level);
-	distribute(np, rp, n, ins, k, level > 0);
+	distribute(np, rp, n, ins, k, level > 0, keep_left);
 	sep = separator(t, op, ins, k, level > 0, &sl);
 	parent_insert(parent, pslot + 1, ae_buf_block(right), sep, sl);
 	if (level == 0)
@@ -192,6 +208,63 @@ split_pages(ae_btree *t, ae_buf *parent, int pslot, ae_buf *node, ae_buf *right,
 		if (rn)
 			ae_page_opq(ae_buf_page(rn))->left = ae_buf_block(right);
 	}
+	return keep_left;
+}
+
+/* Log a 4-byte sibling link of b's special area as a byte patch. */
+static void
+log_link(ae_mtr *m, ae_buf *b, size_t field)
+{
+	uint16_t	off = (uint16_t) (AE_PAGE_SIZE - sizeof(ae_page_opaque) + field);
+
+	ae_mtr_log_patch(m, b, off, (char *) ae_buf_page(b) + off, 4);
+}
+
+/*
+ * Log b's whole contents as AE_BT_REC_PAGE_BUILD (format in btree_format.h):
+ * kind, level, links and the items in slot order. b must be as ae_page_init
+ * followed by appends of those items leaves it (so redo rebuilds it byte for
+ * byte); its free space is not logged.
+ */
+static void
+log_build(ae_mtr *m, ae_buf *b)
+{
+	static char rec[AE_PAGE_SIZE + 16];	/* 14 + (2 + len) per item <= 14 + page used */
+	void	   *page = ae_buf_page(b);
+	ae_page_opaque *o = ae_page_opq(page);
+	uint16_t	n = (uint16_t) ae_page_nslots(page);
+	size_t		len = 14;
+
+	rec[0] = (char) o->kind;
+	rec[1] = 0;
+	memcpy(rec + 2, &o->level, 2);
+	memcpy(rec + 4, &o->left, 4);
+	memcpy(rec + 8, &o->right, 4);
+	memcpy(rec + 12, &n, 2);
+	for (int i = 0; i < n; i++)
+	{
+		uint16_t	il;
+		const void *item = ae_page_item(page, i, &il);
+
+		memcpy(rec + len, &il, 2);
+		memcpy(rec + len + 2, item, il);
+		len += 2 + (size_t) il;
+	}
+	ae_mtr_log_init(m, b, AE_RMGR_BTREE, AE_BT_REC_PAGE_BUILD, rec, len);
+}
+
+/* Log the separator parent_insert put at slot as AE_BT_REC_INNER_INSERT. */
+static void
+log_inner_insert(ae_mtr *m, ae_buf *parent, int slot)
+{
+	char		rec[2 + AE_BT_MAX_INNER_ITEM];
+	uint16_t	s = (uint16_t) slot,
+				il;
+	const void *item = ae_page_item(ae_buf_page(parent), slot, &il);
+
+	memcpy(rec, &s, 2);
+	memcpy(rec + 2, item, il);
+	ae_mtr_log(m, parent, AE_RMGR_BTREE, AE_BT_REC_INNER_INSERT, rec, 2 + (size_t) il);
 }
 
 /* Latch the metapage exclusive for an allocation without waiting (L3). */
@@ -241,12 +314,14 @@ bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,
 	}
 	if (st == AE_OK)
 	{
-		split_pages(t, parent, pslot, node, *right, rn, op);
-		ae_mtr_log_page_image(m, node);
-		ae_mtr_log_page_image(m, *right);
-		ae_mtr_log_page_image(m, parent);
+		if (split_pages(t, parent, pslot, node, *right, rn, op))
+			log_link(m, node, offsetof(ae_page_opaque, right));
+		else
+			log_build(m, node);
+		log_build(m, *right);
+		log_inner_insert(m, parent, pslot + 1);
 		if (rn)
-			ae_mtr_log_page_image(m, rn);
+			log_link(m, rn, offsetof(ae_page_opaque, left));
 		st = ae_mtr_commit(m, NULL);
 	}
 	if (rn)

@@ -71,7 +71,7 @@ ovf_write_page(ae_btree *t, uint64_t *chain, uint32_t next, const char *data,
 	memcpy(rec, &next, 4);
 	memcpy(rec + 4, chain, 8);
 	memcpy(rec + 12, data, clen);
-	ae_mtr_log(&m, b, AE_RMGR_OVERFLOW, AE_OVF_REC_INIT, rec, 12 + clen);
+	ae_mtr_log_init(&m, b, AE_RMGR_OVERFLOW, AE_OVF_REC_INIT, rec, 12 + clen);	/* O1: whole page */
 	st = ae_mtr_commit(&m, NULL);
 	*blk = ae_buf_block(b);
 	ae_buf_release(b);

@@ -116,6 +116,19 @@ ae_mtr_log(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type,
 		memcpy(p, payload, len);
 }
 
+void
+ae_mtr_log_init(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type,
+				const void *payload, size_t len)
+{
+	char	   *p = begin_record(m, b, rmgr, type, len);
+
+	if (!p)
+		return;
+	if (len)
+		memcpy(p, payload, len);
+	((ae_log_record *) (p - sizeof(ae_log_record)))->flags |= AE_REC_PAGE_INIT;
+}
+
 /*
  * Copy the staged group into the log and stamp every registered page with
  * the group's end LSN (marking it dirty). The last record carries

@@ -169,13 +169,15 @@ typedef struct group_page
 /*
  * Pin and exclusively latch the page a record changes. A block beyond the
  * end of the file comes back zeroed; so does a torn (corrupt) page when the
- * record is a full-page image that will overwrite it.
+ * record is a full-page image or otherwise rebuilds the page from nothing
+ * (AE_REC_PAGE_INIT).
  */
 static ae_status
 redo_page(ae_engine *eng, const ae_log_record *rec, ae_buf **b)
 {
 	ae_status	st = ae_buf_read(eng, rec->file, rec->block, AE_LATCH_EXCLUSIVE, 0, b);
-	bool		image = rec->rmgr == AE_RMGR_PAGE && rec->type == AE_PAGE_REDO_IMAGE;
+	bool		image = (rec->rmgr == AE_RMGR_PAGE && rec->type == AE_PAGE_REDO_IMAGE) ||
+		(rec->flags & AE_REC_PAGE_INIT) != 0;
 
 	if (st == AE_NOT_FOUND || (st == AE_CORRUPT && image))
 		st = ae_buf_new(eng, rec->file, rec->block, b);

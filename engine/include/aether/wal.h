@@ -8,7 +8,8 @@
  *   4      4    CRC32C of bytes 8..total (header tail + payload)
  *   8      1    rmgr       module that owns the record (AE_RMGR_*), which also owns its redo
  *   9      1    type       module-specific operation
- *   10     2    flags      AE_REC_MTR_END on the last record of a mini-transaction
+ *   10     2    flags      AE_REC_MTR_END on the last record of a mini-transaction;
+ *                             AE_REC_PAGE_INIT when redo rebuilds the page from nothing
  *   12     4    block      page the record changes (AE_NO_BLOCK if none)
  *   16     12   file       ae_file_id of that page
  *   28     4    payload length
@@ -42,6 +43,7 @@ enum
 };
 
 #define AE_REC_MTR_END	0x0001
+#define AE_REC_PAGE_INIT	0x0002	/* redo ignores the page's prior contents (like an image) */
 
 typedef struct ae_log_record
 {
@@ -84,6 +86,14 @@ void		ae_mtr_begin(ae_engine *eng, ae_mtr *m);
 /* Stage one record about page b (b latched exclusive; b is remembered for LSN stamping). */
 void		ae_mtr_log(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type,
 					   const void *payload, size_t len);
+
+/*
+ * ae_mtr_log for a record whose redo initialises the whole page without
+ * reading it (AE_REC_PAGE_INIT): replay then starts from a zeroed page when
+ * the block is missing or torn, as it does for a full-page image.
+ */
+void		ae_mtr_log_init(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type,
+							const void *payload, size_t len);
 
 /* Stage a full-page image of b's current contents (generic redo). */
 void		ae_mtr_log_page_image(ae_mtr *m, ae_buf *b);
