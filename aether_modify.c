@@ -189,20 +189,55 @@ do_multi_insert(Relation rel, TupleTableSlot **slots, int nslots,
 				   CommandId cid, int options, struct BulkInsertStateData *bistate)
 {
 	uint64		first = aetam_next_rowid(rel, nslots);
+	const void **keys = palloc(sizeof(void *) * nslots);
+	const void **vals = palloc(sizeof(void *) * nslots);
+	size_t	   *klens = palloc(sizeof(size_t) * nslots);
+	size_t	   *vlens = palloc(sizeof(size_t) * nslots);
+	ae_bytes   *rows = palloc0(sizeof(ae_bytes) * nslots);
+	unsigned char *keybuf = palloc(8 * nslots);
+	ae_btree	tree;
+	ae_status	st = AE_OK;
+	int			done = 0;
 
 	CheckForSerializableConflictIn(rel, NULL, InvalidBlockNumber);
-	for (int i = 0; i < nslots; i++)
+	PG_TRY();
 	{
-		ItemPointerData tid;
-		HeapTuple	tup;
+		for (int i = 0; i < nslots; i++)
+		{
+			ItemPointerData tid;
+			HeapTuple	tup;
 
-		aetam_rowid_to_tid(first + i, &tid);
-		tup = form_version(rel, slots[i], cid, 0, &tid);
-		insert_row(rel, first + i, tup);
-		heap_freetuple(tup);
-		slots[i]->tts_tableOid = RelationGetRelid(rel);
-		slots[i]->tts_tid = tid;
+			aetam_rowid_to_tid(first + i, &tid);
+			tup = form_version(rel, slots[i], cid, 0, &tid);
+			aetam_build_row(rel, first + i, &tup->t_data, &tup->t_len, 1, &rows[i]);
+			heap_freetuple(tup);
+			ae_row_key(first + i, keybuf + 8 * i);
+			keys[i] = keybuf + 8 * i;
+			klens[i] = 8;
+			vals[i] = rows[i].data;
+			vlens[i] = rows[i].len;
+			slots[i]->tts_tableOid = RelationGetRelid(rel);
+			slots[i]->tts_tid = tid;
+		}
+		/* ascending fresh row ids: one latch and one log record per leaf */
+		aetam_open_tree(rel, &tree);
+		st = ae_btree_insert_batch(&tree, nslots, keys, klens, vals, vlens, &done);
 	}
+	PG_FINALLY();
+	{
+		for (int i = 0; i < nslots; i++)
+			ae_bytes_free(&rows[i]);
+	}
+	PG_END_TRY();
+	if (done > 0)
+		aetam_xact_wrote();
+	if (st == AE_EXISTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("aether: row id %llu of relation \"%s\" is already in use",
+						(unsigned long long) (first + done), RelationGetRelationName(rel))));
+	if (st != AE_OK)
+		aetam_raise(st, rel);
 	pgstat_count_heap_insert(rel, nslots);
 }
 
@@ -659,6 +694,16 @@ do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 {
 	bool		find_last = (flags & TUPLE_LOCK_FLAG_FIND_LAST_VERSION) != 0;
 
+	/*
+	 * Heap locks the version its TID names without looking at the snapshot;
+	 * ours name the row, so the snapshot tells whether the caller saw the
+	 * newest version. That matters only where a newer version must fail the
+	 * lock (REPEATABLE READ and SERIALIZABLE) or must be followed with
+	 * EvalPlanQual (FIND_LAST_VERSION). Otherwise (ON CONFLICT under READ
+	 * COMMITTED, whose TID came from a dirty snapshot) lock the newest.
+	 */
+	if (!find_last && !IsolationUsesXactSnapshot())
+		snapshot = NULL;
 	tmfd->traversed = false;
 	for (;;)
 	{
