@@ -16,6 +16,20 @@
 #include "aether.h"
 #include "aether/buf.h"
 
+/* Open relid for reading; ERROR unless it is an aether table. */
+static Relation
+open_aether_table(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		rel->rd_rel->relam != get_table_am_oid("aether", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an aether table", RelationGetRelationName(rel))));
+	return rel;
+}
+
 PG_FUNCTION_INFO_V1(aether_check_preloaded);
 PG_FUNCTION_INFO_V1(aether_stats);
 PG_FUNCTION_INFO_V1(aether_verify);
@@ -58,7 +72,7 @@ Datum
 aether_verify(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel = relation_open(relid, AccessShareLock);
+	Relation	rel = open_aether_table(relid);
 	TupleDesc	desc;
 	ae_btree	tree;
 	ae_btree_info info;
@@ -66,11 +80,6 @@ aether_verify(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {0};
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION ||
-		rel->rd_rel->relam != get_table_am_oid("aether", false))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an aether table", RelationGetRelationName(rel))));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_verify must return a composite type");
 	aetam_open_tree(rel, &tree);
@@ -101,7 +110,7 @@ Datum
 aether_versions(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel = relation_open(relid, AccessShareLock);
+	Relation	rel = open_aether_table(relid);
 	TupleDesc	desc;
 	TableScanDesc scan;
 	uint64		rowid;
@@ -110,11 +119,6 @@ aether_versions(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {0};
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION ||
-		rel->rd_rel->relam != get_table_am_oid("aether", false))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an aether table", RelationGetRelationName(rel))));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_versions must return a composite type");
 	scan = aetam_scan_begin(rel, SnapshotAny, 0, NULL, NULL, SO_TYPE_SEQSCAN);

@@ -460,6 +460,49 @@ stamp_xmax(HeapTupleHeader t, CommandId cid, ItemPointer next, bool keys_changed
 	t->t_ctid = *next;
 }
 
+/* The row at tid is gone (removed after every snapshot lost sight of it). */
+static TM_Result
+row_gone(ItemPointer tid, TM_FailureData *tmfd)
+{
+	tmfd->ctid = *tid;
+	tmfd->xmax = InvalidTransactionId;
+	tmfd->cmax = InvalidCommandId;
+	return TM_Deleted;
+}
+
+/*
+ * Read the row at tid into *rs and decide whether the current transaction may
+ * update or delete it, waiting (when asked) for a conflicting transaction and
+ * reading again. TM_Ok: rs holds the row, serializable conflicts are noted and
+ * pending pruning is done. Otherwise the result to report.
+ */
+static TM_Result
+read_for_change(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
+				Snapshot crosscheck, bool wait, XLTW_Oper oper, TM_FailureData *tmfd,
+				RowState *rs)
+{
+	for (;;)
+	{
+		TransactionId wait_xid = InvalidTransactionId;
+		TM_Result	res;
+
+		if (!read_row(rel, aetam_tid_to_rowid(tid), rs))
+			return row_gone(tid, tmfd);
+		res = check_change(rel, rs, tid, cid, snapshot, crosscheck, NULL, tmfd, &wait_xid);
+		if (res == TM_BeingModified && wait)
+		{
+			XactLockTableWait(wait_xid, rel, tid, oper);
+			continue;
+		}
+		if (res == TM_Ok)
+		{
+			CheckForSerializableConflictIn(rel, tid, ItemPointerGetBlockNumber(tid));
+			aetam_prune_pending(rel);
+		}
+		return res;
+	}
+}
+
 /* ---- delete ---- */
 
 static TM_Result
@@ -472,30 +515,14 @@ do_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 	for (;;)
 	{
 		RowState	rs;
-		TransactionId wait_xid = InvalidTransactionId;
 		TM_Result	res;
 		HeapTupleHeader t;
 		ItemPointerData next = *tid;
 		bool		conflict;
 
-		if (!read_row(rel, rowid, &rs))
-		{
-			tmfd->ctid = *tid;
-			tmfd->xmax = InvalidTransactionId;
-			tmfd->cmax = InvalidCommandId;
-			return TM_Deleted;
-		}
-		res = check_change(rel, &rs, tid, cid, snapshot, crosscheck, NULL, tmfd, &wait_xid);
-		if (res == TM_BeingModified && wait)
-		{
-			XactLockTableWait(wait_xid, rel, tid, XLTW_Delete);
-			continue;
-		}
+		res = read_for_change(rel, tid, cid, snapshot, crosscheck, wait, XLTW_Delete, tmfd, &rs);
 		if (res != TM_Ok)
 			return res;
-
-		CheckForSerializableConflictIn(rel, tid, ItemPointerGetBlockNumber(tid));
-		aetam_prune_pending(rel);
 		t = copy_base(&rs);
 		if (changingPart)
 			ItemPointerSetMovedPartitions(&next);
@@ -598,7 +625,6 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	for (;;)
 	{
 		RowState	rs;
-		TransactionId wait_xid = InvalidTransactionId;
 		TM_Result	res;
 		HeapTupleHeader pair[2];
 		uint32		lens[2];
@@ -607,24 +633,9 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		uint64		newrowid = rowid;
 		HeapTuple	newtup;
 
-		if (!read_row(rel, rowid, &rs))
-		{
-			tmfd->ctid = *otid;
-			tmfd->xmax = InvalidTransactionId;
-			tmfd->cmax = InvalidCommandId;
-			return TM_Deleted;
-		}
-		res = check_change(rel, &rs, otid, cid, snapshot, crosscheck, NULL, tmfd, &wait_xid);
-		if (res == TM_BeingModified && wait)
-		{
-			XactLockTableWait(wait_xid, rel, otid, XLTW_Update);
-			continue;
-		}
+		res = read_for_change(rel, otid, cid, snapshot, crosscheck, wait, XLTW_Update, tmfd, &rs);
 		if (res != TM_Ok)
 			return res;
-
-		CheckForSerializableConflictIn(rel, otid, ItemPointerGetBlockNumber(otid));
-		aetam_prune_pending(rel);
 		move = indexed_columns_changed(rel, rs.vers.v[rs.base], rs.vers.len[rs.base], slot,
 									   &keys_changed) ||
 			needs_old_row_after_update(rel);
@@ -715,12 +726,7 @@ do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		bool		conflict;
 
 		if (!read_row(rel, rowid, &rs))
-		{
-			tmfd->ctid = *tid;
-			tmfd->xmax = InvalidTransactionId;
-			tmfd->cmax = InvalidCommandId;
-			return TM_Deleted;
-		}
+			return row_gone(tid, tmfd);
 		res = check_change(rel, &rs, tid, cid, snapshot, InvalidSnapshot, &mode, tmfd,
 						   &wait_xid);
 		if (res == TM_BeingModified)

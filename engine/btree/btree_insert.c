@@ -216,7 +216,7 @@ bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m)
 	}
 	if (found)
 		return change_existing(op, leaf, slot, m);
-	if (!bt_fits(page, op->ilen))
+	if (!bt_fits_at(page, slot, op->ilen))
 		return BT_NEED_ROOM;
 	if (!ae_page_insert_item(page, slot, op->item, op->ilen))
 		assert(!"insert must fit after bt_fits (I6)");
@@ -265,7 +265,7 @@ write_fastpath(ae_btree *t, bt_op *op)
 		return BT_NEED_ROOM;
 	page = ae_buf_page(leaf);
 	n = ae_page_nslots(page);
-	if (!bt_fits(page, op->ilen))
+	if (!bt_fits_at(page, n, op->ilen))
 	{
 		ae_buf_release(leaf);
 		return BT_NEED_ROOM;
@@ -458,7 +458,7 @@ bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done)
 			break;
 		}
 		ilen = bt_leaf_item_build(item, key, klen, 0, b->vals[i] ? b->vals[i] : "", b->vlens[i]);
-		if (!bt_fits(page, ilen))
+		if (!bt_fits_at(page, slot, ilen))
 			break;
 		if (!ae_page_insert_item(page, slot, item, ilen))
 			assert(!"insert must fit after bt_fits (I6)");

@@ -156,6 +156,22 @@ bt_fits(const void *page, size_t len)
 	return ae_page_free_space_total(page) >= len + 1;
 }
 
+/*
+ * I13: an insert at the end of the rightmost leaf (an append) leaves
+ * AE_BT_APPEND_RESERVE bytes free, so leaves filled by appends keep room for
+ * their rows to grow (a row gains a version on UPDATE) before they must split.
+ * Any other insert may fill the page.
+ */
+bool
+bt_fits_at(const void *page, int slot, size_t len)
+{
+	const ae_page_opaque *opq = ae_page_opq((void *) page);
+	bool		append = slot == ae_page_nslots(page) && opq->right == AE_NO_BLOCK &&
+		opq->level == 0;
+
+	return ae_page_free_space_total(page) >= len + 1 + (append ? AE_BT_APPEND_RESERVE : 0);
+}
+
 bool
 bt_fits_replace(const void *page, int slot, size_t len)
 {
