@@ -252,6 +252,42 @@ test_sequential_append_fill(void)
 }
 
 
+/*
+ * I13: leaves filled by appends keep a tenth of the page free, so rows that
+ * grow a little afterwards (a table row gaining a version) stay in their
+ * leaf: growing every 8th value by 32 bytes splits no leaf.
+ */
+static void
+test_append_reserve_absorbs_growth(void)
+{
+	fx			x;
+	ae_btree_verify_stats before, after;
+	const char *small = "0123456789abcdef0123456789abcdef";
+	char		big[64];
+
+	memset(big, 'g', sizeof(big));
+	AE_OKAY(fx_open(&x, 128));
+	for (uint64_t i = 0; i < 20000; i++)
+	{
+		uint64_t	be = __builtin_bswap64(i);
+
+		AE_OKAY(ae_btree_insert(&x.t, &be, 8, small, 32));
+	}
+	AE_OKAY(ae_btree_verify_ex(&x.t, &before));
+	for (uint64_t i = 0; i < 20000; i += 8)
+	{
+		uint64_t	be = __builtin_bswap64(i);
+
+		AE_OKAY(ae_btree_cas(&x.t, &be, 8, small, 32, big, sizeof(big)));
+	}
+	AE_OKAY(ae_btree_verify_ex(&x.t, &after));
+	AE_CHECK(after.nkeys == 20000);
+	if (after.leaf_pages != before.leaf_pages)
+		fprintf(stderr, "  %u leaves before growth, %u after\n", before.leaf_pages, after.leaf_pages);
+	AE_CHECK(after.leaf_pages == before.leaf_pages);
+	fx_close(&x);
+}
+
 /* many tiny items (2-byte keys, empty values): splits of ~1000-item leaves */
 static void
 test_tiny_items(void)
@@ -1465,6 +1501,7 @@ main(void)
 	AE_RUN(test_point_ops);
 	AE_RUN(test_splits_height3);
 	AE_RUN(test_sequential_append_fill);
+	AE_RUN(test_append_reserve_absorbs_growth);
 	AE_RUN(test_tiny_items);
 	AE_RUN(test_verify_detects);
 	AE_RUN(test_ranges);
