@@ -58,7 +58,7 @@ int			bt_inner_search(const ae_btree *t, const void *page, const void *key,
 							size_t klen, bool strict);
 bool		bt_fits(const void *page, size_t len);
 /* Free space kept by appends to the rightmost leaf (I13). */
-#define AE_BT_APPEND_RESERVE (AE_PAGE_SIZE / 10)
+#define AE_BT_APPEND_RESERVE (AE_PAGE_SIZE / 20)
 bool		bt_fits_at(const void *page, int slot, size_t len);
 bool		bt_fits_replace(const void *page, int slot, size_t len);
 

@@ -253,9 +253,9 @@ test_sequential_append_fill(void)
 
 
 /*
- * I13: leaves filled by appends keep a tenth of the page free, so rows that
- * grow a little afterwards (a table row gaining a version) stay in their
- * leaf: growing every 8th value by 32 bytes splits no leaf.
+ * I13: leaves filled by appends keep a twentieth of the page free, so rows
+ * that grow a little afterwards (a table row gaining a version) stay in their
+ * leaf: growing every 16th value by 32 bytes splits no leaf.
  */
 static void
 test_append_reserve_absorbs_growth(void)
@@ -274,7 +274,7 @@ test_append_reserve_absorbs_growth(void)
 		AE_OKAY(ae_btree_insert(&x.t, &be, 8, small, 32));
 	}
 	AE_OKAY(ae_btree_verify_ex(&x.t, &before));
-	for (uint64_t i = 0; i < 20000; i += 8)
+	for (uint64_t i = 0; i < 20000; i += 16)
 	{
 		uint64_t	be = __builtin_bswap64(i);
 
