@@ -163,7 +163,31 @@ store_visible(Relation rel, uint64 rowid, const ae_bytes *row, Snapshot snapshot
 {
 	AetamVersions vers;
 	int			i;
+	HeapTuple	tup = aetam_single_version_tuple(rel, rowid, row, slot->tts_mcxt);
 
+	if (tup)
+	{
+		/* one version: built once, straight into the slot's memory */
+		bool		visible = aetam_version_visible(rel, tup->t_data, snapshot);
+
+		if (IsolationIsSerializable())
+		{
+			vers.n = 1;
+			vers.v = &tup->t_data;
+			vers.len = &tup->t_len;
+			conflict_out(rel, &vers, visible ? 0 : -1, snapshot);
+		}
+		if (!visible)
+		{
+			pfree(tup);
+			return false;
+		}
+		if (TTS_IS_HEAPTUPLE(slot))
+			ExecStoreHeapTuple(tup, slot, true);
+		else
+			ExecForceStoreHeapTuple(tup, slot, true);
+		return true;
+	}
 	aetam_parse_versions(rel, rowid, row, &vers);
 	i = aetam_visible_version(rel, &vers, snapshot);
 	conflict_out(rel, &vers, i, snapshot);

@@ -33,13 +33,23 @@
  * data at t_hoff) in palloc'd memory. t_ctid is this row, or the row the
  * version was moved to.
  */
-static HeapTupleHeader
-version_image(const ae_row_version *rv, uint64 rowid, uint32 *len_out)
+static uint8
+image_hoff(const ae_row_version *rv)
 {
-	uint8		hoff = MAXALIGN(SizeofHeapTupleHeader + rv->bitslen);
-	uint32		len = hoff + rv->datalen;
-	HeapTupleHeader t = palloc0(len);
+	return MAXALIGN(SizeofHeapTupleHeader + rv->bitslen);
+}
 
+/*
+ * Write version rv of row rowid as a heap tuple image (HeapTupleHeader, null
+ * bitmap, data at t_hoff) into t, which has room for image_hoff(rv) +
+ * rv->datalen bytes. t_ctid is this row, or the row the version moved to.
+ */
+static void
+fill_image(const ae_row_version *rv, uint64 rowid, HeapTupleHeader t)
+{
+	uint8		hoff = image_hoff(rv);
+
+	memset(t, 0, hoff);
 	t->t_choice.t_heap.t_xmin = rv->xmin;
 	t->t_choice.t_heap.t_xmax = rv->xmax;
 	t->t_choice.t_heap.t_field3.t_cid = rv->cid;
@@ -55,8 +65,55 @@ version_image(const ae_row_version *rv, uint64 rowid, uint32 *len_out)
 	if (rv->bitslen > 0)
 		memcpy(t->t_bits, rv->bits, rv->bitslen);
 	memcpy((char *) t + hoff, rv->data, rv->datalen);
+}
+
+/* The version as a palloc'd heap tuple image; *len_out its length. */
+static HeapTupleHeader
+version_image(const ae_row_version *rv, uint64 rowid, uint32 *len_out)
+{
+	uint32		len = image_hoff(rv) + rv->datalen;
+	HeapTupleHeader t = palloc(len);
+
+	fill_image(rv, rowid, t);
 	*len_out = len;
 	return t;
+}
+
+static void
+raise_corrupt_row(Relation rel, uint64 rowid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("aether: row %llu of relation \"%s\" is corrupt: %s",
+					(unsigned long long) rowid, RelationGetRelationName(rel),
+					ae_error_last()->message)));
+}
+
+/*
+ * The common case of a read, a row with one version: that version as a heap
+ * tuple in one chunk of cxt (as heap_copytuple makes them), ready to hand to
+ * a slot. NULL when the row has several versions (take the general path).
+ */
+HeapTuple
+aetam_single_version_tuple(Relation rel, uint64 rowid, const ae_bytes *row, MemoryContext cxt)
+{
+	ae_row_version rv;
+	HeapTuple	tup;
+	uint32		len;
+	int			n;
+
+	if (row->len < 1 || (unsigned char) row->data[0] != AE_ROW_SINGLE)
+		return NULL;
+	if (ae_row_parse(row->data, row->len, &rv, 1, &n) != AE_OK)
+		raise_corrupt_row(rel, rowid);
+	len = image_hoff(&rv) + rv.datalen;
+	tup = MemoryContextAlloc(cxt, HEAPTUPLESIZE + len);
+	tup->t_data = (HeapTupleHeader) ((char *) tup + HEAPTUPLESIZE);
+	tup->t_len = len;
+	tup->t_tableOid = RelationGetRelid(rel);
+	aetam_rowid_to_tid(rowid, &tup->t_self);
+	fill_image(&rv, rowid, tup->t_data);
+	return tup;
 }
 
 void
@@ -74,11 +131,7 @@ aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row, AetamVersi
 		st = ae_row_parse(row->data, row->len, vers, n, &n);
 	}
 	if (st != AE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("aether: row %llu of relation \"%s\" is corrupt: %s",
-						(unsigned long long) rowid, RelationGetRelationName(rel),
-						ae_error_last()->message)));
+		raise_corrupt_row(rel, rowid);
 	out->n = n;
 	out->v = palloc(sizeof(HeapTupleHeader) * n);
 	out->len = palloc(sizeof(uint32) * n);
