@@ -49,16 +49,35 @@ aetam_tid_is_valid(ItemPointer tid)
 		ItemPointerGetBlockNumberNoCheck(tid) != InvalidBlockNumber;
 }
 
-/* aether_shmem.c: the engine of this process (ERROR with a hint if not preloaded) */
+/*
+ * aether_shmem.c: the engine of this process (ERROR with a hint if not
+ * preloaded). aetam_engine() first waits for crash recovery to finish
+ * (ERROR if it failed); aetam_engine_nowait() does not, for callers that
+ * only forget cached pages (transaction end) and for the recovery itself.
+ */
 extern ae_engine *aetam_engine(void);
+extern ae_engine *aetam_engine_nowait(void);
 extern bool aetam_is_loaded(void);
+extern bool aetam_recovery_is_done(void);
+extern void aetam_recovery_begin(void);
+extern void aetam_recovery_done(void);
+extern void aetam_recovery_failed(const char *message);
 extern int	aetam_pool_pages;
 
 /* aether_host.c */
 extern void aetam_host_init(ae_host *host);
 extern ae_file_id aetam_file_id(const RelFileNode *rnode);
 extern void aetam_log_dir_ensure(void);
-extern void aetam_log_remove_before(uint64 lsn);
+extern void aetam_log_file_name(uint64 lsn, char *buf, size_t size);
+extern Size aetam_host_shmem_size(void);
+extern void aetam_host_shmem_init(void);
+
+/* aether_undo.c: rows of rolled-back work are removed by the background worker */
+extern void aetam_undo_note(Relation rel, uint64 first, int n);
+extern void aetam_undo_xact_end(bool abort, bool subxact);
+extern Size aetam_undo_shmem_size(void);
+extern void aetam_undo_shmem_init(void);
+extern uint64 aetam_undo_run(ae_engine *eng);
 
 /* aether_error.c: raise the engine's last error as a PostgreSQL ERROR */
 extern void aetam_raise(ae_status st, Relation rel) pg_attribute_noreturn();
@@ -83,6 +102,8 @@ typedef struct AetamVersions
 
 extern void aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row, AetamVersions *out);
 extern void aetam_free_versions(AetamVersions *vers);
+extern HeapTuple aetam_single_version_tuple(Relation rel, uint64 rowid, const ae_bytes *row,
+											MemoryContext cxt);
 extern void aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *len,
 							int n, ae_bytes *out);
 extern bool aetam_version_visible(Relation rel, HeapTupleHeader tup, Snapshot snapshot);

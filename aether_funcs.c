@@ -11,10 +11,12 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/rel.h"
 
 #include "aether.h"
 #include "aether/buf.h"
+#include "aether/checkpoint.h"
 
 /* Open relid for reading; ERROR unless it is an aether table. */
 static Relation
@@ -98,6 +100,53 @@ aether_flush(PG_FUNCTION_ARGS)
 {
 	AETAM_CHECK(ae_buf_flush_all(aetam_engine()), NULL);
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(aether_checkpoint);
+PG_FUNCTION_INFO_V1(aether_wal_stats);
+
+/* Take a checkpoint now (what the background worker does on its schedule); returns its redo LSN. */
+Datum
+aether_checkpoint(PG_FUNCTION_ARGS)
+{
+	ae_checkpoint_info ci;
+
+	AETAM_CHECK(ae_checkpoint(aetam_engine(), false, &ci), NULL);
+	PG_RETURN_INT64((int64) ci.redo_lsn);
+}
+
+/* The log's counters, for the pg_stat_aether_wal view. */
+Datum
+aether_wal_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	ae_engine_stats s;
+	Datum		values[11];
+	bool		nulls[11] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "aether_wal_stats must return a composite type");
+	ae_engine_get_stats(aetam_engine(), &s);
+	values[0] = Int64GetDatum((int64) s.wal_records);
+	values[1] = Int64GetDatum((int64) s.wal_bytes);
+	values[2] = Int64GetDatum((int64) s.wal_page_images);
+	values[3] = Int64GetDatum((int64) s.wal_flush_requests);
+	values[4] = Int64GetDatum((int64) s.wal_flushes);
+	if (s.wal_flushes > 0)
+		values[5] = Float8GetDatum((double) s.wal_flush_requests / (double) s.wal_flushes);
+	else
+		nulls[5] = true;
+	values[6] = Int64GetDatum((int64) s.wal_insert_lsn);
+	values[7] = Int64GetDatum((int64) s.wal_flushed_lsn);
+	values[8] = Int64GetDatum((int64) s.checkpoints);
+	if (s.checkpoints > 0)
+	{
+		values[9] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) s.checkpoint_time));
+		values[10] = Int64GetDatum((int64) s.checkpoint_redo_lsn);
+	}
+	else
+		nulls[9] = nulls[10] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 PG_FUNCTION_INFO_V1(aether_versions);

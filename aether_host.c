@@ -2,7 +2,13 @@
  * aether_host.c — the engine's host table implemented with PostgreSQL.
  *
  * Relation pages: smgr on the relation's main fork, never through shared
- * buffers. Log: 16 MiB segment files under $PGDATA/pg_aether/.
+ * buffers. Writes skip PostgreSQL's fsync queue: the files written are
+ * remembered in a shared set that Aether's checkpoint syncs (sync_written),
+ * because Aether's checkpoint, not PostgreSQL's, decides when its log may be
+ * removed. Log: 16 MiB segment files under $PGDATA/pg_aether/, next to the
+ * control file pg_aether/control. A failed fsync of either PANICs, as
+ * PostgreSQL does: the kernel may have dropped the dirty data, and only
+ * recovery from the log can restore a known state.
  *
  * Every callback catches PostgreSQL errors (PG_TRY) and returns a status with
  * the message, because the engine may hold latches when it calls us and must
@@ -11,12 +17,17 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
 #include "common/file_perm.h"
+#include "common/hashfn.h"
+#include "port/atomics.h"
 #include "storage/fd.h"
+#include "storage/shmem.h"
 #include "storage/smgr.h"
+#include "storage/spin.h"
 #include "utils/memutils.h"
 
 #include "aether.h"
@@ -107,11 +118,136 @@ host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 	return st;
 }
 
+/* ---- files written since the last checkpoint (shared) ---- */
+
+#define SYNC_SLOTS 1024
+
+typedef struct SyncSet
+{
+	slock_t		mutex;
+	pg_atomic_uint64 generation;	/* advanced each time a checkpoint takes the set */
+	bool		used[SYNC_SLOTS];
+	ae_file_id	files[SYNC_SLOTS];
+} SyncSet;
+
+static SyncSet *sync_set = NULL;
+
+Size
+aetam_host_shmem_size(void)
+{
+	return sizeof(SyncSet);
+}
+
+void
+aetam_host_shmem_init(void)
+{
+	bool		found;
+
+	sync_set = ShmemInitStruct("aether written files", sizeof(SyncSet), &found);
+	if (!found)
+	{
+		memset(sync_set, 0, sizeof(SyncSet));
+		SpinLockInit(&sync_set->mutex);
+		pg_atomic_init_u64(&sync_set->generation, 0);
+	}
+}
+
+/* Add f to the set; false when the set is full. */
+static bool
+sync_set_add(ae_file_id f)
+{
+	uint32		h = hash_bytes((const unsigned char *) &f, sizeof(f)) % SYNC_SLOTS;
+	bool		added = false;
+
+	SpinLockAcquire(&sync_set->mutex);
+	for (int i = 0; i < SYNC_SLOTS && !added; i++)
+	{
+		int			slot = (h + i) % SYNC_SLOTS;
+
+		if (!sync_set->used[slot])
+		{
+			sync_set->used[slot] = true;
+			sync_set->files[slot] = f;
+			added = true;
+		}
+		else if (ae_file_id_equal(sync_set->files[slot], f))
+			added = true;
+	}
+	SpinLockRelease(&sync_set->mutex);
+	return added;
+}
+
+/*
+ * Remember that f was written (after the write). A process skips the shared
+ * set while it keeps writing the file it registered in the current
+ * generation: a checkpoint advances the generation before it syncs, so a
+ * write that saw the old generation finished before that sync began.
+ */
+static void
+remember_written(SMgrRelation reln, ae_file_id f)
+{
+	static ae_file_id last = {0, 0, 0};
+	static uint64 last_gen = UINT64_MAX;
+	uint64		gen;
+
+	pg_memory_barrier();
+	gen = pg_atomic_read_u64(&sync_set->generation);
+	if (gen == last_gen && ae_file_id_equal(f, last))
+		return;
+	if (!sync_set_add(f))
+	{
+		smgrimmedsync(reln, MAIN_FORKNUM);	/* set full: sync now (PANICs on failure) */
+		return;
+	}
+	last = f;
+	last_gen = gen;
+}
+
+/* sync_written: fsync every file in the set (taken as it is now). */
+static ae_status
+host_sync_written(void *ctx)
+{
+	ae_file_id *files = palloc(sizeof(ae_file_id) * SYNC_SLOTS);
+	int			n = 0;
+	MemoryContext cxt = CurrentMemoryContext;
+	ae_status	st = AE_OK;
+
+	SpinLockAcquire(&sync_set->mutex);
+	pg_atomic_fetch_add_u64(&sync_set->generation, 1);
+	for (int i = 0; i < SYNC_SLOTS; i++)
+		if (sync_set->used[i])
+		{
+			files[n++] = sync_set->files[i];
+			sync_set->used[i] = false;
+		}
+	SpinLockRelease(&sync_set->mutex);
+	for (int i = 0; i < n && st == AE_OK; i++)
+	{
+		PG_TRY();
+		{
+			SMgrRelation reln = smgropen(to_rnode(files[i]), InvalidBackendId);
+
+			/* a file dropped meanwhile needs nothing; a failed fsync PANICs */
+			if (smgrexists(reln, MAIN_FORKNUM))
+				smgrimmedsync(reln, MAIN_FORKNUM);
+		}
+		PG_CATCH();
+		{
+			st = caught_error(cxt, files[i], AE_NO_BLOCK, "could not sync an aether file");
+		}
+		PG_END_TRY();
+	}
+	/* what was not synced goes back into the set */
+	for (int i = 0; i < n && st != AE_OK; i++)
+		(void) sync_set_add(files[i]);
+	pfree(files);
+	return st;
+}
+
 /*
  * Write one page. A block at or past the end goes through smgrextend at its
  * own number; blocks skipped over stay holes and read back as zeros
- * (host.h rule 2). Dirty segments are queued for PostgreSQL's checkpointer
- * to fsync (skipFsync = false).
+ * (host.h rule 2). The file is remembered for the next checkpoint's sync.
  */
 static ae_status
 host_write_block(void *ctx, ae_file_id f, uint32_t blk, const void *page)
@@ -131,10 +267,14 @@ host_write_block(void *ctx, ae_file_id f, uint32_t blk, const void *page)
 		if (!smgrexists(reln, MAIN_FORKNUM))
 			elog(DEBUG1, "aether: discarding page %u of removed file %u/%u/%u",
 				 blk, f.spc, f.db, f.rel);
-		else if (blk < smgrnblocks(reln, MAIN_FORKNUM))
-			smgrwrite(reln, MAIN_FORKNUM, blk, (char *) page, false);
 		else
-			smgrextend(reln, MAIN_FORKNUM, blk, (char *) page, false);
+		{
+			if (blk < smgrnblocks(reln, MAIN_FORKNUM))
+				smgrwrite(reln, MAIN_FORKNUM, blk, (char *) page, true);
+			else
+				smgrextend(reln, MAIN_FORKNUM, blk, (char *) page, true);
+			remember_written(reln, f);
+		}
 	}
 	PG_CATCH();
 	{
@@ -184,10 +324,16 @@ sync_segment(void)
 {
 	if (seg_fd >= 0 && seg_dirty)
 	{
+		/*
+		 * The written bytes' ring space is already reused and the kernel may
+		 * have dropped them: the log can no longer be trusted (PANIC, as
+		 * PostgreSQL does; recovery starts from the last checkpoint).
+		 */
 		if (pg_fdatasync(seg_fd) != 0)
-			return ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
-						   "could not fsync aether log segment %llx: %m",
-						   (unsigned long long) seg_no);
+			ereport(PANIC,
+					(errcode_for_file_access(),
+					 errmsg("could not fsync aether log file \"" LOG_DIR "/log.%016llx\": %m",
+							(unsigned long long) seg_no)));
 		seg_dirty = false;
 	}
 	return AE_OK;
@@ -301,6 +447,206 @@ host_interrupted(void *ctx)
 	return InterruptPending;
 }
 
+/* Create pg_aether/ if it is missing. Called at (re)start of shared memory. */
+void
+aetam_log_dir_ensure(void)
+{
+	if (MakePGDirectory(LOG_DIR) < 0 && errno != EEXIST)
+		ereport(FATAL,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", LOG_DIR)));
+}
+
+/* The log file holding lsn (for messages). */
+void
+aetam_log_file_name(uint64 lsn, char *buf, size_t size)
+{
+	segment_path(lsn / LOG_SEGMENT_SIZE, buf, size);
+}
+
+/* ---- checkpoint support: the control file, discarding log ---- */
+
+#define CONTROL_FILE LOG_DIR "/control"
+#define CONTROL_TEMP LOG_DIR "/control.tmp"
+
+static ae_status
+host_control_read(void *ctx, void *buf, size_t len, size_t *got)
+{
+	int			fd = OpenTransientFile(CONTROL_FILE, O_RDONLY | PG_BINARY);
+	ssize_t		r;
+
+	*got = 0;
+	if (fd < 0)
+	{
+		if (errno == ENOENT)
+			return AE_NOT_FOUND;
+		return ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK,
+					   "could not open \"%s\": %m", CONTROL_FILE);
+	}
+	r = pg_pread(fd, buf, len, 0);
+	CloseTransientFile(fd);
+	if (r < 0)
+		return ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK,
+					   "could not read \"%s\": %m", CONTROL_FILE);
+	*got = (size_t) r;
+	return AE_OK;
+}
+
+/* Write the temporary file, fsync it, rename it over the control file, fsync the directory. */
+static ae_status
+host_control_write(void *ctx, const void *buf, size_t len)
+{
+	int			fd = OpenTransientFile(CONTROL_TEMP, O_RDWR | O_CREAT | O_TRUNC | PG_BINARY);
+
+	if (fd < 0)
+		return ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
+					   "could not create \"%s\": %m", CONTROL_TEMP);
+	errno = 0;
+	if (pg_pwrite(fd, buf, len, 0) != (ssize_t) len)
+	{
+		if (errno == 0)
+			errno = ENOSPC;
+		CloseTransientFile(fd);
+		return ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
+					   "could not write \"%s\": %m", CONTROL_TEMP);
+	}
+	if (pg_fsync(fd) != 0)
+		ereport(PANIC,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync \"%s\": %m", CONTROL_TEMP)));
+	CloseTransientFile(fd);
+	/* durable_rename fsyncs the file, renames, and fsyncs the directory */
+	if (durable_rename(CONTROL_TEMP, CONTROL_FILE, LOG) != 0)
+		return ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK,
+					   "could not rename \"%s\" to \"%s\": %m", CONTROL_TEMP, CONTROL_FILE);
+	return AE_OK;
+}
+
+/* Segment numbers present in pg_aether/, sorted; *n set. palloc'd. */
+static uint64 *
+list_segments(int *n)
+{
+	DIR		   *dir = AllocateDir(LOG_DIR);
+	struct dirent *de;
+	int			cap = 64;
+	uint64	   *segs = palloc(sizeof(uint64) * cap);
+
+	*n = 0;
+	while ((de = ReadDir(dir, LOG_DIR)) != NULL)
+	{
+		unsigned long long segno;
+
+		if (strlen(de->d_name) != 20 || sscanf(de->d_name, "log.%16llx", &segno) != 1)
+			continue;
+		if (*n == cap)
+		{
+			cap *= 2;
+			segs = repalloc(segs, sizeof(uint64) * cap);
+		}
+		segs[(*n)++] = segno;
+	}
+	FreeDir(dir);
+	for (int i = 1; i < *n; i++)	/* insertion sort: a few files */
+		for (int j = i; j > 0 && segs[j - 1] > segs[j]; j--)
+		{
+			uint64		t = segs[j];
+
+			segs[j] = segs[j - 1];
+			segs[j - 1] = t;
+		}
+	return segs;
+}
+
+static void
+forget_open_segment(uint64 segno)
+{
+	if (seg_fd >= 0 && seg_no == segno)
+	{
+		close(seg_fd);
+		seg_fd = -1;
+		seg_dirty = false;
+	}
+}
+
+/*
+ * Remove segments wholly before keep_from; with end != 0 (recovery), also
+ * cut the log at end: the segment holding end is truncated there, later
+ * ones are removed, unless one is missing in between (then the log is not
+ * a torn tail but damaged: AE_CORRUPT naming the missing file).
+ */
+static ae_status
+host_log_discard(void *ctx, uint64_t keep_from, uint64_t end)
+{
+	int			n;
+	uint64	   *segs = list_segments(&n);
+	uint64		end_seg = end / LOG_SEGMENT_SIZE;
+	ae_status	st = AE_OK;
+	char		path[MAXPGPATH];
+
+	if (end)
+	{
+		uint64		expect = end_seg + 1;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (segs[i] <= end_seg)
+				continue;
+			if (segs[i] != expect)
+			{
+				segment_path(expect, path, sizeof(path));
+				st = ae_fail(AE_CORRUPT, no_file, AE_NO_BLOCK,
+							 "aether log file \"%s\" is missing, but later log files exist", path);
+				break;
+			}
+			expect++;
+		}
+	}
+	for (int i = 0; i < n && st == AE_OK; i++)
+	{
+		segment_path(segs[i], path, sizeof(path));
+		if ((segs[i] + 1) * LOG_SEGMENT_SIZE <= keep_from || (end && segs[i] > end_seg))
+		{
+			forget_open_segment(segs[i]);
+			if (unlink(path) != 0 && errno != ENOENT)
+				st = ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK, "could not remove \"%s\": %m", path);
+		}
+		else if (end && segs[i] == end_seg)
+		{
+			int			fd;
+
+			forget_open_segment(segs[i]);
+			fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
+			if (fd < 0 || ftruncate(fd, (off_t) (end % LOG_SEGMENT_SIZE)) != 0 || pg_fsync(fd) != 0)
+				st = ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK, "could not truncate \"%s\": %m", path);
+			if (fd >= 0)
+				CloseTransientFile(fd);
+		}
+	}
+	if (st == AE_OK)
+		fsync_fname(LOG_DIR, true);
+	pfree(segs);
+	return st;
+}
+
+static ae_status
+host_log_size(void *ctx, uint64_t *end)
+{
+	int			n;
+	uint64	   *segs = list_segments(&n);
+	struct stat sb;
+	char		path[MAXPGPATH];
+
+	*end = 0;
+	if (n > 0)
+	{
+		segment_path(segs[n - 1], path, sizeof(path));
+		if (stat(path, &sb) == 0)
+			*end = segs[n - 1] * LOG_SEGMENT_SIZE + (uint64) sb.st_size;
+	}
+	pfree(segs);
+	return AE_OK;
+}
+
 void
 aetam_host_init(ae_host *host)
 {
@@ -314,64 +660,10 @@ aetam_host_init(ae_host *host)
 	host->log_sync = host_log_sync;
 	host->message = host_message;
 	host->interrupted = host_interrupted;
+	host->control_read = host_control_read;
+	host->control_write = host_control_write;
+	host->sync_written = host_sync_written;
+	host->log_discard = host_log_discard;
+	host->log_size = host_log_size;
 	host->ctx = NULL;
-}
-
-/*
- * Create pg_aether/ and remove old log segments. Until server recovery
- * replays the log (the crash-safety issue), the log of a previous run is not
- * needed: a clean shutdown writes every page first. Called at (re)start of
- * shared memory, before any backend runs.
- */
-void
-aetam_log_dir_ensure(void)
-{
-	DIR		   *dir;
-	struct dirent *de;
-
-	if (MakePGDirectory(LOG_DIR) < 0 && errno != EEXIST)
-		ereport(FATAL,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", LOG_DIR)));
-	dir = AllocateDir(LOG_DIR);
-	while ((de = ReadDir(dir, LOG_DIR)) != NULL)
-	{
-		char		path[MAXPGPATH];
-
-		if (strncmp(de->d_name, "log.", 4) != 0)
-			continue;
-		snprintf(path, sizeof(path), LOG_DIR "/%s", de->d_name);
-		if (unlink(path) != 0)
-			ereport(LOG, (errcode_for_file_access(),
-						  errmsg("could not remove \"%s\": %m", path)));
-	}
-	FreeDir(dir);
-}
-
-/*
- * Remove log segments that end at or before lsn. The caller has written
- * every page dirtied before lsn, so nothing needs those records (until server
- * recovery exists, nothing reads the log at all; this keeps it bounded).
- */
-void
-aetam_log_remove_before(uint64 lsn)
-{
-	DIR		   *dir;
-	struct dirent *de;
-	uint64		keep_from = lsn / LOG_SEGMENT_SIZE;	/* segment holding lsn stays */
-
-	dir = AllocateDir(LOG_DIR);
-	while ((de = ReadDir(dir, LOG_DIR)) != NULL)
-	{
-		char		path[MAXPGPATH];
-		unsigned long long segno;
-
-		if (sscanf(de->d_name, "log.%16llx", &segno) != 1 || segno >= keep_from)
-			continue;
-		snprintf(path, sizeof(path), LOG_DIR "/%s", de->d_name);
-		if (unlink(path) != 0 && errno != ENOENT)
-			ereport(LOG, (errcode_for_file_access(),
-						  errmsg("could not remove \"%s\": %m", path)));
-	}
-	FreeDir(dir);
 }

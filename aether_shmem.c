@@ -1,15 +1,23 @@
 /*
  * aether_shmem.c — loading the extension: GUCs, the shared memory segment
- * holding the engine, and this process's engine handle.
+ * holding the engine, this process's engine handle, and the gate that keeps
+ * backends away from Aether data until crash recovery has run.
  *
  * Aether must be in shared_preload_libraries: the buffer pool and log buffer
  * live in one segment requested at postmaster start. Without it, every entry
  * point raises ERROR with a hint instead of crashing.
+ *
+ * Recovery runs in the background worker after PostgreSQL's own recovery
+ * (aether_worker.c). Until it is done, aetam_engine() waits (wait event
+ * type Extension); if it failed, aetam_engine() raises the failure.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/latch.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -32,6 +40,23 @@ static ae_host host;
 static ae_engine *engine = NULL;
 static bool preloaded = false;
 
+/* Recovery state, shared: reset with shared memory after every crash. */
+enum
+{
+	RECOVERY_PENDING = 0,		/* not started: the worker has not run yet */
+	RECOVERY_RUNNING,
+	RECOVERY_DONE,
+	RECOVERY_FAILED
+};
+
+typedef struct AetamGate
+{
+	pg_atomic_uint32 state;
+	char		error[512];		/* set before state becomes RECOVERY_FAILED */
+} AetamGate;
+
+static AetamGate *gate = NULL;
+
 static ae_engine_config
 engine_config(void)
 {
@@ -53,6 +78,8 @@ aether_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(ae_engine_shmem_size(&cfg) + 8192);
+	RequestAddinShmemSpace(MAXALIGN(sizeof(AetamGate)) + MAXALIGN(aetam_host_shmem_size()) +
+						   aetam_undo_shmem_size());
 }
 
 /*
@@ -78,6 +105,14 @@ aether_shmem_startup(void)
 		st = ae_engine_create(mem, &cfg, &host, &engine);
 	else
 		st = ae_engine_attach(mem, &host, &engine);
+	gate = ShmemInitStruct("aether recovery gate", sizeof(AetamGate), &found);
+	if (!found)
+	{
+		pg_atomic_init_u32(&gate->state, RECOVERY_PENDING);
+		gate->error[0] = '\0';
+	}
+	aetam_host_shmem_init();
+	aetam_undo_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 	if (st != AE_OK)
 		ereport(FATAL,
@@ -94,7 +129,7 @@ aetam_is_loaded(void)
 }
 
 ae_engine *
-aetam_engine(void)
+aetam_engine_nowait(void)
 {
 	if (!aetam_is_loaded())
 		ereport(ERROR,
@@ -102,6 +137,69 @@ aetam_engine(void)
 				 errmsg("aether is not loaded"),
 				 errhint("Add 'aether' to shared_preload_libraries in postgresql.conf and restart the server.")));
 	return engine;
+}
+
+static void
+raise_recovery_failed(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("aether: crash recovery failed: %s", gate->error),
+			 errhint("The server log has the details; Aether data is unavailable until the cause is fixed.")));
+}
+
+/*
+ * The engine, once crash recovery has finished: until then, wait (a backend
+ * that arrives early sleeps in 10 ms steps, cancellable, showing wait event
+ * type Extension in pg_stat_activity).
+ */
+ae_engine *
+aetam_engine(void)
+{
+	ae_engine  *eng = aetam_engine_nowait();
+	uint32		state = pg_atomic_read_u32(&gate->state);
+
+	if (likely(state == RECOVERY_DONE))
+		return eng;
+	while (state != RECOVERY_DONE)
+	{
+		if (state == RECOVERY_FAILED)
+			raise_recovery_failed();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		state = pg_atomic_read_u32(&gate->state);
+	}
+	pg_memory_barrier();
+	return eng;
+}
+
+bool
+aetam_recovery_is_done(void)
+{
+	return pg_atomic_read_u32(&gate->state) == RECOVERY_DONE;
+}
+
+void
+aetam_recovery_begin(void)
+{
+	pg_atomic_write_u32(&gate->state, RECOVERY_RUNNING);
+}
+
+void
+aetam_recovery_done(void)
+{
+	pg_memory_barrier();
+	pg_atomic_write_u32(&gate->state, RECOVERY_DONE);
+}
+
+void
+aetam_recovery_failed(const char *message)
+{
+	strlcpy(gate->error, message, sizeof(gate->error));
+	pg_memory_barrier();
+	pg_atomic_write_u32(&gate->state, RECOVERY_FAILED);
 }
 
 void
@@ -127,6 +225,6 @@ _PG_init(void)
 
 	aetam_xact_init();
 	aetam_utility_init();
-	aetam_worker_register();		/* defines aether.writeback_interval */
+	aetam_worker_register();		/* defines aether.checkpoint_timeout, max_wal_size */
 	MarkGUCPrefixReserved("aether");	/* after every aether.* GUC */
 }

@@ -105,9 +105,9 @@ aether_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 								queryEnv, dest, qc);
 
 	if (OidIsValid(dropped_db))
-		ae_buf_drop_db(aetam_engine(), dropped_db);
+		ae_buf_drop_db(aetam_engine_nowait(), dropped_db);
 	if (OidIsValid(moved_db))
-		ae_buf_drop_db(aetam_engine(), moved_db);
+		ae_buf_drop_db(aetam_engine_nowait(), moved_db);
 }
 
 void

@@ -1,15 +1,28 @@
 /*
- * aether_worker.c — the background worker.
+ * aether_worker.c — the background worker: crash recovery, checkpoints,
+ * the asynchronous-commit log flush.
  *
- * Today it (1) makes the log durable every aether.flush_delay for
- * transactions that committed with synchronous_commit = off, (2) writes dirty
- * pages back every aether.writeback_interval and then removes the log
- * segments no page needs any more, and (3) on shutdown (SIGTERM,
- * which the postmaster sends before PostgreSQL's shutdown checkpoint) writes
- * every dirty page, so a clean restart finds all data in the relation files.
- * Checkpoints and recovery come with the crash-safety work.
+ *  1. At start (after PostgreSQL's own recovery, so relation files created or
+ *     dropped by PostgreSQL's WAL are in their final state), it runs Aether's
+ *     recovery (ae_recover: redo from the last checkpoint, then a checkpoint)
+ *     while backends wait at aetam_engine(). If recovery fails (a damaged or
+ *     missing log, a corrupt page), it logs a FATAL message naming the log
+ *     file and position, makes aether data refuse service with that message,
+ *     and asks the postmaster for a fast shutdown: the server must not run on
+ *     half-recovered data.
+ *  2. Every 200 ms it makes the log durable for transactions that committed
+ *     with synchronous_commit = off (so their tail is durable within about
+ *     200 ms), and removes the rows of rolled-back work (aether_undo.c).
+ *  3. It takes a checkpoint every aether.checkpoint_timeout, or sooner once
+ *     aether.max_wal_size of log has been written since the last one.
+ *  4. On shutdown (SIGTERM, sent before PostgreSQL's shutdown checkpoint) it
+ *     takes a shutdown checkpoint, so the next start has nothing to redo.
+ * A failed checkpoint is logged and retried; a failed fsync PANICs inside
+ * the host (aether_host.c).
  */
 #include "postgres.h"
+
+#include <signal.h>
 
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -22,11 +35,13 @@
 
 #include "aether.h"
 #include "aether/buf.h"
+#include "aether/checkpoint.h"
 #include "aether/wal.h"
 
 PGDLLEXPORT void aether_worker_main(Datum arg);
 
-static int	writeback_interval_s = 30;
+static int	aether_checkpoint_timeout_s = 300;
+static int	aether_max_wal_mb = 1024;
 
 static void
 report(ae_status st, const char *what)
@@ -36,19 +51,94 @@ report(ae_status st, const char *what)
 				(errmsg("aether: %s failed: %s", what, ae_error_last()->message)));
 }
 
+/* Recovery failed: say so where operators look, close the gate, stop the server. */
+static void
+recovery_failed(ae_engine *eng, const ae_recovery_info *ri)
+{
+	char		file[MAXPGPATH];
+	char		msg[512];
+
+	aetam_log_file_name(ri->end_lsn, file, sizeof(file));
+	snprintf(msg, sizeof(msg), "%s (log file \"%s\", LSN %llu)",
+			 ae_error_last()->message, file, (unsigned long long) ri->end_lsn);
+	aetam_recovery_failed(msg);
+	ereport(LOG,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("aether: crash recovery failed: %s", msg),
+			 errhint("Restore the missing or damaged files under pg_aether/ or the relation files, "
+					 "or restore from a backup; the server is shutting down.")));
+	kill(PostmasterPid, SIGINT);	/* fast shutdown */
+	ereport(FATAL,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("aether: crash recovery failed: %s", msg)));
+}
+
+static void
+run_recovery(ae_engine *eng)
+{
+	ae_recovery_info ri;
+	ae_status	st;
+
+	aetam_recovery_begin();
+	ereport(LOG, (errmsg("aether: recovery starting")));
+	st = ae_recover(eng, &ri);
+	if (st != AE_OK)
+		recovery_failed(eng, &ri);
+	if (ri.fresh)
+		ereport(LOG, (errmsg("aether: no control file, starting a new log")));
+	else if (ri.clean && ri.records == 0)
+		ereport(LOG,
+				(errmsg("aether: clean shutdown, no redo needed (log at LSN %llu)",
+						(unsigned long long) ri.end_lsn)));
+	else
+		ereport(LOG,
+				(errmsg("aether: redo done: %llu records from LSN %llu to %llu in %.3f s",
+						(unsigned long long) ri.records, (unsigned long long) ri.redo_lsn,
+						(unsigned long long) ri.end_lsn, ri.seconds)));
+	aetam_recovery_done();
+}
+
+static void
+checkpoint(ae_engine *eng, bool shutdown, const char *why)
+{
+	ae_checkpoint_info ci;
+	ae_status	st = ae_checkpoint(eng, shutdown, &ci);
+
+	if (st != AE_OK)
+	{
+		report(st, shutdown ? "shutdown checkpoint" : "checkpoint");
+		return;
+	}
+	ereport(shutdown ? LOG : DEBUG1,
+			(errmsg("aether: checkpoint (%s): redo LSN %llu, %llu pages written",
+					why, (unsigned long long) ci.redo_lsn,
+					(unsigned long long) ci.pages_written)));
+}
+
 void
 aether_worker_main(Datum arg)
 {
 	ae_engine  *eng;
-	TimestampTz last_writeback = GetCurrentTimestamp();
+	TimestampTz last_checkpoint;
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
-	eng = aetam_engine();
+	eng = aetam_engine_nowait();
+
+	/*
+	 * Recovery runs once per shared-memory lifetime: a worker restarted
+	 * after an error must not replay (and cut the log) under running backends.
+	 */
+	if (!aetam_recovery_is_done())
+		run_recovery(eng);
+	last_checkpoint = GetCurrentTimestamp();
 
 	while (!ShutdownRequestPending)
 	{
+		ae_engine_stats s;
+		ae_lsn		redo;
+
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 200L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -58,20 +148,19 @@ aether_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		report(ae_wal_flush(eng, ae_wal_insert_lsn(eng)), "log flush");
-		if (TimestampDifferenceExceeds(last_writeback, GetCurrentTimestamp(),
-									   writeback_interval_s * 1000))
-		{
-			ae_lsn		before = ae_wal_insert_lsn(eng);
-			ae_status	st = ae_buf_flush_all(eng);
-
-			report(st, "page write-back");
-			if (st == AE_OK)
-				aetam_log_remove_before(before);
-			last_writeback = GetCurrentTimestamp();
-		}
+		(void) aetam_undo_run(eng);
+		ae_engine_get_stats(eng, &s);
+		redo = s.checkpoint_redo_lsn;
+		if (TimestampDifferenceExceeds(last_checkpoint, GetCurrentTimestamp(),
+									   aether_checkpoint_timeout_s * 1000))
+			checkpoint(eng, false, "time");
+		else if (s.wal_insert_lsn - redo >= (uint64) aether_max_wal_mb * 1024 * 1024)
+			checkpoint(eng, false, "log size");
+		else
+			continue;
+		last_checkpoint = GetCurrentTimestamp();
 	}
-	report(ae_wal_flush(eng, ae_wal_insert_lsn(eng)), "final log flush");
-	report(ae_buf_flush_all(eng), "final page write-back");
+	checkpoint(eng, true, "shutdown");
 	proc_exit(0);
 }
 
@@ -80,10 +169,14 @@ aetam_worker_register(void)
 {
 	BackgroundWorker worker;
 
-	DefineCustomIntVariable("aether.writeback_interval",
-							"Seconds between writes of dirty Aether pages.",
-							NULL, &writeback_interval_s, 30, 1, 3600,
+	DefineCustomIntVariable("aether.checkpoint_timeout",
+							"Maximum time between Aether checkpoints.",
+							NULL, &aether_checkpoint_timeout_s, 300, 1, 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("aether.max_wal_size",
+							"Aether log written since the last checkpoint that triggers a new one.",
+							NULL, &aether_max_wal_mb, 1024, 16, INT_MAX / 2,
+							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;

@@ -8,7 +8,9 @@
  *    files that PostgreSQL is about to unlink are dropped from the pool, so
  *    they are never written back to a file that is gone or whose number is
  *    reused.
- *  - End of transaction: row id reservations are forgotten.
+ *  - End of transaction: row id reservations are forgotten; the row ids a
+ *    rolled-back (sub)transaction inserted are queued for removal
+ *    (aether_undo.c).
  */
 #include "postgres.h"
 
@@ -37,7 +39,7 @@ drop_pending_deletes(bool for_commit)
 		return;
 	n = smgrGetPendingDeletes(for_commit, &rnodes);
 	for (int i = 0; i < n; i++)
-		ae_buf_drop_file(aetam_engine(), aetam_file_id(&rnodes[i]));
+		ae_buf_drop_file(aetam_engine_nowait(), aetam_file_id(&rnodes[i]));
 	if (rnodes)
 		pfree(rnodes);
 }
@@ -71,17 +73,20 @@ aether_xact_callback(XactEvent event, void *arg)
 			drop_pending_deletes(true);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
+			aetam_undo_xact_end(false, false);
 			break;
 		case XACT_EVENT_ABORT:
 			drop_pending_deletes(false);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
+			aetam_undo_xact_end(true, false);
 			break;
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
+			aetam_undo_xact_end(false, false);
 			break;
 		default:
 			break;
@@ -93,7 +98,12 @@ aether_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
 		drop_pending_deletes(false);
+		aetam_undo_xact_end(true, true);
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		aetam_undo_xact_end(false, true);
 }
 
 void

@@ -106,6 +106,24 @@ file_set_add(file_set *fs, ae_file_id f)
 }
 
 /*
+ * Wait until no frame has I/O in progress. A write by another process (an
+ * eviction) clears DIRTY when it copies the page, before the host has the
+ * bytes; a checkpoint must not believe such a page written until the write
+ * is done, or its sync could miss it.
+ */
+static void
+wait_for_writes(buf_pool *pool)
+{
+	for (uint32_t i = 0; i < pool->nframes; i++)
+	{
+		ae_buf	   *b = buf_desc(pool, i);
+
+		for (uint32_t w = atomic_load(&b->state); w & BS_IO; w = atomic_load(&b->state))
+			ae_futex_wait(&b->state, w);
+	}
+}
+
+/*
  * Write every dirty page of file *f (all files when f is NULL), then sync
  * each file written. Entry/exit: the caller holds no latch (writing waits
  * for page latches). Pages dirtied concurrently may or may not be written.
@@ -129,6 +147,8 @@ flush_matching(ae_engine *eng, const ae_file_id *f)
 			st = file_set_add(&fs, b->file);
 		buf_unpin(b);
 	}
+	if (st == AE_OK && !f)
+		wait_for_writes(pool);
 	if (st == AE_OK && f && fs.n == 0)
 		st = file_set_add(&fs, *f);
 	for (size_t i = 0; i < fs.n && st == AE_OK; i++)
@@ -143,6 +163,11 @@ ae_buf_flush_file(ae_engine *eng, ae_file_id f)
 	return flush_matching(eng, &f);
 }
 
+/*
+ * Every page dirty when this is called is written (and its file synced) on
+ * return, including pages another process was writing meanwhile: what a
+ * checkpoint needs.
+ */
 ae_status
 ae_buf_flush_all(ae_engine *eng)
 {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -297,6 +298,181 @@ px_log_sync(void *ctx)
 	return AE_OK;
 }
 
+/* ---- checkpoint support: control file, sync of written files, log discard ---- */
+
+static ae_status
+px_sync_written(void *ctx)
+{
+	posix_ctx  *c = ctx;
+
+	for (int i = 0; i < FD_CACHE; i++)
+	{
+		fd_entry   *e = &c->fds[i];
+
+		if (e->used && !e->is_log && fdatasync(e->fd) != 0)
+			return io_fail(e->file, AE_NO_BLOCK, "fdatasync", "relation file");
+	}
+	return AE_OK;
+}
+
+static ae_status
+px_control_read(void *ctx, void *buf, size_t len, size_t *got)
+{
+	posix_ctx  *c = ctx;
+	char		name[4096];
+	int			fd;
+	ssize_t		r;
+
+	snprintf(name, sizeof(name), "%s/control", c->dir);
+	*got = 0;
+	if ((fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+	{
+		if (errno == ENOENT)
+			return AE_NOT_FOUND;
+		return io_fail(no_file, AE_NO_BLOCK, "open", name);
+	}
+	r = pread(fd, buf, len, 0);
+	close(fd);
+	if (r < 0)
+		return io_fail(no_file, AE_NO_BLOCK, "read", name);
+	*got = (size_t) r;
+	return AE_OK;
+}
+
+/* Write control.tmp, sync it, rename it over control, sync the directory. */
+static ae_status
+px_control_write(void *ctx, const void *buf, size_t len)
+{
+	posix_ctx  *c = ctx;
+	char		tmp[4096],
+				name[4096];
+	int			fd;
+
+	snprintf(tmp, sizeof(tmp), "%s/control.tmp", c->dir);
+	snprintf(name, sizeof(name), "%s/control", c->dir);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return io_fail(no_file, AE_NO_BLOCK, "create", tmp);
+	if (!write_all(fd, buf, len, 0) || fsync(fd) != 0)
+	{
+		ae_status	st = io_fail(no_file, AE_NO_BLOCK, "write", tmp);
+
+		close(fd);
+		return st;
+	}
+	close(fd);
+	if (rename(tmp, name) != 0)
+		return io_fail(no_file, AE_NO_BLOCK, "rename", tmp);
+	if (fsync(c->dirfd) != 0)
+		return io_fail(no_file, AE_NO_BLOCK, "sync directory", c->dir);
+	return AE_OK;
+}
+
+/* Close the cached descriptor of log segment seg, if any. */
+static void
+forget_segment(posix_ctx *c, uint64_t seg)
+{
+	for (int i = 0; i < FD_CACHE; i++)
+		if (c->fds[i].used && c->fds[i].is_log && c->fds[i].seg == seg)
+		{
+			c->fds[i].unsynced = false;
+			entry_close(&c->fds[i]);
+		}
+}
+
+/* Segment numbers present in the directory, into segs (at most max), count returned. */
+static size_t
+list_segments(posix_ctx *c, uint64_t *segs, size_t max)
+{
+	DIR		   *d = opendir(c->dir);
+	struct dirent *de;
+	size_t		n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+	{
+		uint64_t	seg;
+
+		if (strlen(de->d_name) == 20 && sscanf(de->d_name, "log.%16" SCNx64, &seg) == 1 && n < max)
+			segs[n++] = seg;
+	}
+	closedir(d);
+	return n;
+}
+
+static ae_status
+px_log_discard(void *ctx, uint64_t keep_from, uint64_t end)
+{
+	posix_ctx  *c = ctx;
+	uint64_t	segs[4096];
+	size_t		n = list_segments(c, segs, 4096);
+	uint64_t	end_seg = end / AE_POSIX_LOG_SEGMENT;
+	uint64_t	first_after = UINT64_MAX;
+	bool		next_present = false;
+	char		name[4096];
+
+	for (size_t i = 0; i < n; i++)
+		if (end && segs[i] > end_seg)
+		{
+			next_present |= segs[i] == end_seg + 1;
+			if (segs[i] < first_after)
+				first_after = segs[i];
+		}
+	if (end && first_after != UINT64_MAX && !next_present)
+		return ae_fail(AE_CORRUPT, no_file, AE_NO_BLOCK,
+					   "log segment %016" PRIx64 " is missing, but segment %016" PRIx64 " exists",
+					   end_seg + 1, first_after);
+	for (size_t i = 0; i < n; i++)
+	{
+		fd_entry	key = {.is_log = true, .seg = segs[i]};
+
+		entry_name(c, &key, name, sizeof(name));
+		if ((segs[i] + 1) * AE_POSIX_LOG_SEGMENT <= keep_from || (end && segs[i] > end_seg))
+		{
+			forget_segment(c, segs[i]);
+			if (unlink(name) != 0 && errno != ENOENT)
+				return io_fail(no_file, AE_NO_BLOCK, "remove", name);
+		}
+		else if (end && segs[i] == end_seg)
+		{
+			forget_segment(c, segs[i]);
+			if (truncate(name, (off_t) (end % AE_POSIX_LOG_SEGMENT)) != 0)
+				return io_fail(no_file, AE_NO_BLOCK, "truncate", name);
+		}
+	}
+	if (fsync(c->dirfd) != 0)
+		return io_fail(no_file, AE_NO_BLOCK, "sync directory", c->dir);
+	return AE_OK;
+}
+
+static ae_status
+px_log_size(void *ctx, uint64_t *end)
+{
+	posix_ctx  *c = ctx;
+	uint64_t	segs[4096];
+	size_t		n = list_segments(c, segs, 4096);
+	uint64_t	last = 0;
+	bool		any = false;
+	struct stat sb;
+	char		name[4096];
+	fd_entry	key = {.is_log = true};
+
+	*end = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!any || segs[i] > last)
+		{
+			last = segs[i];
+			any = true;
+		}
+	if (!any)
+		return AE_OK;
+	key.seg = last;
+	entry_name(c, &key, name, sizeof(name));
+	if (stat(name, &sb) == 0)
+		*end = last * AE_POSIX_LOG_SEGMENT + (uint64_t) sb.st_size;
+	return AE_OK;
+}
+
 static void
 px_message(void *ctx, int level, const char *msg)
 {
@@ -347,6 +523,11 @@ ae_posix_host_init(ae_host *host, const char *dir)
 		.log_sync = px_log_sync,
 		.message = px_message,
 		.interrupted = px_interrupted,
+		.control_read = px_control_read,
+		.control_write = px_control_write,
+		.sync_written = px_sync_written,
+		.log_discard = px_log_discard,
+		.log_size = px_log_size,
 		.ctx = c,
 	};
 	return AE_OK;

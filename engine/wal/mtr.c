@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wal_internal.h"
+#include "aether/page.h"
 
 void
 ae_mtr_begin(ae_engine *eng, ae_mtr *m)
@@ -129,21 +130,138 @@ ae_mtr_log_init(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type,
 	((ae_log_record *) (p - sizeof(ae_log_record)))->flags |= AE_REC_PAGE_INIT;
 }
 
+/* Is r a record about page b? */
+static bool
+record_is_for(const ae_log_record *r, ae_buf *b)
+{
+	return r->block == ae_buf_block(b) && ae_file_id_equal(r->file, ae_buf_file(b));
+}
+
+/*
+ * Does page b need a full-page image in this group (W5)? Yes when its LSN
+ * (not yet stamped by this mtr) is not after the redo point, unless its
+ * first record rebuilds the page from nothing anyway.
+ */
+static bool
+needs_image(ae_mtr *m, ae_buf *b, ae_lsn redo)
+{
+	const char *data = staged(m);
+
+	if (redo == 0 || ae_page_hdr(ae_buf_page(b))->lsn > redo)
+		return false;			/* no checkpoint yet; or changed after it (a group ending exactly at redo is before it) */
+	for (size_t off = 0; off < m->len;)
+	{
+		const ae_log_record *r = (const ae_log_record *) (data + off);
+
+		if (record_is_for(r, b))
+			return !(r->flags & AE_REC_PAGE_INIT) &&
+				!(r->rmgr == AE_RMGR_PAGE && r->type == AE_PAGE_REDO_IMAGE);
+		off += r->total_len;
+	}
+	return false;					/* registered but never logged: nothing to image */
+}
+
+/*
+ * The group to insert for redo point redo: the staged records, except that
+ * each page in need of an image has its records replaced by one image of
+ * its current (after-change) contents. Returns the staged buffer itself when
+ * no page needs an image, else a malloc'd copy (NULL: out of memory).
+ */
+static char *
+build_group(ae_mtr *m, ae_lsn redo, size_t *len_out, uint32_t *nimages)
+{
+	bool		image[AE_MTR_MAX_PAGES];
+	const char *data = staged(m);
+	char	   *out;
+	size_t		len = 0;
+	size_t		rec_len = ae_wal_align(sizeof(ae_log_record) + AE_PAGE_SIZE);
+
+	*nimages = 0;
+	for (int i = 0; i < m->npages; i++)
+		if ((image[i] = needs_image(m, m->pages[i], redo)))
+			(*nimages)++;
+	*len_out = m->len;
+	if (*nimages == 0)
+		return staged(m);
+	out = malloc(m->len + *nimages * rec_len);
+	if (!out)
+		return NULL;
+	for (size_t off = 0; off < m->len;)
+	{
+		const ae_log_record *r = (const ae_log_record *) (data + off);
+		bool		skip = false;
+
+		for (int i = 0; i < m->npages && !skip; i++)
+			skip = image[i] && record_is_for(r, m->pages[i]);
+		if (!skip)
+		{
+			memcpy(out + len, r, r->total_len);
+			len += r->total_len;
+		}
+		off += r->total_len;
+	}
+	for (int i = 0; i < m->npages; i++)
+	{
+		ae_log_record hdr = {0};
+
+		if (!image[i])
+			continue;
+		hdr.total_len = (uint32_t) rec_len;
+		hdr.rmgr = AE_RMGR_PAGE;
+		hdr.type = AE_PAGE_REDO_IMAGE;
+		hdr.block = ae_buf_block(m->pages[i]);
+		hdr.file = ae_buf_file(m->pages[i]);
+		hdr.payload_len = AE_PAGE_SIZE;
+		memcpy(out + len, &hdr, sizeof(hdr));
+		memcpy(out + len + sizeof(hdr), ae_buf_page(m->pages[i]), AE_PAGE_SIZE);
+		memset(out + len + sizeof(hdr) + AE_PAGE_SIZE, 0, rec_len - sizeof(hdr) - AE_PAGE_SIZE);
+		len += rec_len;
+	}
+	*len_out = len;
+	return out;
+}
+
+/* Flag the last record AE_REC_MTR_END (only it) and stamp every CRC; returns the record count. */
+static uint32_t
+seal_group(char *data, size_t len)
+{
+	uint32_t	nrec = 0;
+	size_t		last = 0;
+
+	for (size_t off = 0; off < len; off += ((ae_log_record *) (data + off))->total_len)
+	{
+		((ae_log_record *) (data + off))->flags &= ~AE_REC_MTR_END;
+		last = off;
+		nrec++;
+	}
+	((ae_log_record *) (data + last))->flags |= AE_REC_MTR_END;
+	for (size_t off = 0; off < len;)
+	{
+		ae_log_record *r = (ae_log_record *) (data + off);
+
+		r->crc = ae_crc32c(0, (char *) r + 8, r->total_len - 8);
+		off += r->total_len;
+	}
+	return nrec;
+}
+
 /*
  * Copy the staged group into the log and stamp every registered page with
  * the group's end LSN (marking it dirty). The last record carries
- * AE_REC_MTR_END. Entry/exit: registered pages latched exclusive by the
+ * AE_REC_MTR_END. A page changed for the first time since the redo point
+ * is logged as a full-page image instead of its records (W5); the decision
+ * is checked against the redo point under the insertion latch and the group
+ * rebuilt if a checkpoint began meanwhile. Pages are marked dirty before the
+ * group is inserted, so a checkpoint whose redo point follows the group
+ * finds them dirty. Entry/exit: registered pages latched exclusive by the
  * caller (they stay latched). On error nothing was logged and the mtr is
  * reset; if the caller had changed pages it must treat that as fatal.
  */
 ae_status
 ae_mtr_commit(ae_mtr *m, ae_lsn *end)
 {
-	char	   *data = staged(m);
-	uint32_t	nrec = 0;
-	size_t		last = 0;
 	ae_lsn		start,
-				e;
+				e = 0;
 	ae_status	st = m->failed;
 
 	if (st == AE_OK && m->len == 0)
@@ -158,20 +276,29 @@ ae_mtr_commit(ae_mtr *m, ae_lsn *end)
 		ae_mtr_abort(m);
 		return st;
 	}
-	for (size_t off = 0; off < m->len; off += ((ae_log_record *) (data + off))->total_len)
+	for (int i = 0; i < m->npages; i++)
+		ae_buf_mark_dirty(m->pages[i], 0);
+	do
 	{
-		last = off;
-		nrec++;
-	}
-	((ae_log_record *) (data + last))->flags |= AE_REC_MTR_END;
-	for (size_t off = 0; off < m->len;)
-	{
-		ae_log_record *r = (ae_log_record *) (data + off);
+		ae_lsn		redo = ae_wal_redo_lsn(m->eng);
+		uint32_t	nimages;
+		size_t		len;
+		char	   *group = build_group(m, redo, &len, &nimages);
+		uint32_t	nrec;
 
-		r->crc = ae_crc32c(0, (char *) r + 8, r->total_len - 8);
-		off += r->total_len;
-	}
-	st = ae_wal_insert(m->eng, data, m->len, nrec, &start, &e);
+		if (!group)
+		{
+			st = ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
+						 "out of memory adding page images to a mini-transaction");
+			break;
+		}
+		nrec = seal_group(group, len);
+		st = ae_wal_insert(m->eng, group, len, nrec, redo, &start, &e);
+		if (st == AE_OK && nimages > 0)
+			atomic_fetch_add_explicit(&m->eng->wal->page_images, nimages, memory_order_relaxed);
+		if (group != staged(m))
+			free(group);
+	} while (st == AE_CONFLICT);
 	if (st == AE_OK)
 		for (int i = 0; i < m->npages; i++)
 			ae_buf_mark_dirty(m->pages[i], e);

@@ -10,7 +10,9 @@
  * groups (R3), so a torn tail is dropped as a whole.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "wal_internal.h"
 
@@ -162,15 +164,20 @@ ae_wal_scan(ae_engine *eng, ae_lsn from, ae_wal_visit_fn fn, void *arg, ae_lsn *
 
 typedef struct group_page
 {
-	ae_buf	   *buf;
+	ae_buf	   *buf;			/* NULL: the block no longer exists (R5) */
+	ae_file_id	file;
+	uint32_t	block;
 	bool		apply;			/* page LSN was older than the group end */
 } group_page;
 
 /*
  * Pin and exclusively latch the page a record changes. A block beyond the
- * end of the file comes back zeroed; so does a torn (corrupt) page when the
- * record is a full-page image or otherwise rebuilds the page from nothing
- * (AE_REC_PAGE_INIT).
+ * end of the file (or of a file that no longer exists) comes back zeroed
+ * when the record rebuilds the page from nothing (a full-page image or
+ * AE_REC_PAGE_INIT); so does a torn (corrupt) page. A missing block with
+ * any other record gives *b = NULL: the file was truncated or dropped after
+ * the record was written (while the block existed, its first change after
+ * the redo point was an image, W5), so there is nothing to redo (R5).
  */
 static ae_status
 redo_page(ae_engine *eng, const ae_log_record *rec, ae_buf **b)
@@ -179,6 +186,11 @@ redo_page(ae_engine *eng, const ae_log_record *rec, ae_buf **b)
 	bool		image = (rec->rmgr == AE_RMGR_PAGE && rec->type == AE_PAGE_REDO_IMAGE) ||
 		(rec->flags & AE_REC_PAGE_INIT) != 0;
 
+	if (st == AE_NOT_FOUND && !image)
+	{
+		*b = NULL;
+		return AE_OK;
+	}
 	if (st == AE_NOT_FOUND || (st == AE_CORRUPT && image))
 		st = ae_buf_new(eng, rec->file, rec->block, b);
 	return st;
@@ -216,8 +228,7 @@ apply_group(ae_engine *eng, const char *data, size_t len, ae_lsn end)
 			continue;
 		}
 		for (int i = 0; i < npages && !gp; i++)
-			if (ae_buf_block(pages[i].buf) == rec->block &&
-				ae_file_id_equal(ae_buf_file(pages[i].buf), rec->file))
+			if (pages[i].block == rec->block && ae_file_id_equal(pages[i].file, rec->file))
 				gp = &pages[i];
 		if (!gp)
 		{
@@ -233,13 +244,17 @@ apply_group(ae_engine *eng, const char *data, size_t len, ae_lsn end)
 				break;
 			gp = &pages[npages++];
 			gp->buf = b;
-			gp->apply = ae_page_hdr(ae_buf_page(b))->lsn < end;	/* R4 */
+			gp->file = rec->file;
+			gp->block = rec->block;
+			gp->apply = b && ae_page_hdr(ae_buf_page(b))->lsn < end;	/* R4, R5 */
 		}
 		if (gp->apply)
 			st = redo(eng, rec, ae_buf_page(gp->buf));
 	}
 	for (int i = 0; i < npages; i++)
 	{
+		if (!pages[i].buf)
+			continue;
 		if (st == AE_OK && pages[i].apply)
 			ae_buf_mark_dirty(pages[i].buf, end);
 		ae_buf_release(pages[i].buf);
@@ -269,6 +284,38 @@ group_add(char **buf, size_t *len, size_t *cap, const ae_log_record *rec)
 	return AE_OK;
 }
 
+/* Progress of a long replay, for the host's log: every REPORT_SECONDS. */
+#define REPORT_SECONDS 10
+
+typedef struct progress
+{
+	time_t		start,
+				last;
+	uint64_t	log_end;		/* from host->log_size, 0 if unknown */
+} progress;
+
+static void
+progress_report(ae_engine *eng, progress *p, ae_lsn from, ae_lsn at, uint64_t nrec)
+{
+	time_t		now = time(NULL);
+	double		rate;
+	char		msg[256];
+
+	if (!eng->host.message || now - p->last < REPORT_SECONDS)
+		return;
+	p->last = now;
+	rate = (double) (at - from) / (double) (now - p->start > 0 ? now - p->start : 1);
+	if (p->log_end > at && rate > 0)
+		snprintf(msg, sizeof(msg),
+				 "redo at LSN %llu: %llu records, %.1f MB/s, about %.0f s left",
+				 (unsigned long long) at, (unsigned long long) nrec, rate / 1e6,
+				 (double) (p->log_end - at) / rate);
+	else
+		snprintf(msg, sizeof(msg), "redo at LSN %llu: %llu records, %.1f MB/s",
+				 (unsigned long long) at, (unsigned long long) nrec, rate / 1e6);
+	eng->host.message(eng->host.ctx, AE_LOG_INFO, msg);
+}
+
 /*
  * Replay the log from `from` (a group boundary) to its valid end. Entry: no
  * pin or latch held; other processes do not modify pages meanwhile.
@@ -286,8 +333,11 @@ ae_wal_replay(ae_engine *eng, ae_lsn from, ae_lsn *end_out, uint64_t *nrecords)
 				nrec = 0;
 	ae_lsn		lsn = from,
 				done = from;
+	progress	prog = {.start = time(NULL), .last = time(NULL)};
 	ae_status	st;
 
+	if (eng->host.log_size && eng->host.log_size(eng->host.ctx, &prog.log_end) != AE_OK)
+		prog.log_end = 0;
 	for (;;)
 	{
 		const ae_log_record *rec;
@@ -310,6 +360,7 @@ ae_wal_replay(ae_engine *eng, ae_lsn from, ae_lsn *end_out, uint64_t *nrecords)
 			grecs = 0;
 			glen = 0;
 			done = lsn;
+			progress_report(eng, &prog, from, done, nrec);
 		}
 	}
 	free(group);

@@ -21,6 +21,8 @@ ae_wal_shmem_init(wal_shared *w, const ae_engine_config *cfg)
 	w->ring_off = ae_align_up(sizeof(wal_shared), 64);
 	ae_latch_init(&w->insert_latch);
 	ae_latch_init(&w->flush_latch);
+	ae_latch_init(&w->checkpoint_latch);
+	atomic_init(&w->redo_lsn, 0);	/* no checkpoint yet: the whole log is the redo */
 	w->insert_pos = AE_WAL_START_LSN;
 	atomic_init(&w->insert_lsn, AE_WAL_START_LSN);
 	atomic_init(&w->written_lsn, AE_WAL_START_LSN);
@@ -126,7 +128,7 @@ copy_in(wal_shared *w, uint64_t pos, const char *src, size_t n)
  */
 ae_status
 ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
-			  ae_lsn *start, ae_lsn *end)
+			  ae_lsn redo_seen, ae_lsn *start, ae_lsn *end)
 {
 	wal_shared *w = eng->wal;
 	uint64_t	pos;
@@ -135,6 +137,13 @@ ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
 
 	assert(len % 8 == 0);
 	ae_latch_acquire(&w->insert_latch, true);
+	if (redo_seen != AE_WAL_ANY_REDO && redo_seen != atomic_load(&w->redo_lsn))
+	{
+		/* a checkpoint began since the caller chose its page images (W5) */
+		ae_latch_release(&w->insert_latch);
+		*start = *end = 0;
+		return AE_CONFLICT;
+	}
 	pos = w->insert_pos;
 	*start = pos;
 	while (off < len)
@@ -193,10 +202,45 @@ ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn)
 	ae_latch_release(&w->insert_latch);
 }
 
+ae_lsn
+ae_wal_redo_lsn(ae_engine *eng)
+{
+	return atomic_load(&eng->wal->redo_lsn);
+}
+
+ae_lsn
+ae_wal_begin_checkpoint(ae_engine *eng)
+{
+	wal_shared *w = eng->wal;
+	ae_lsn		redo;
+
+	ae_latch_acquire(&w->insert_latch, true);
+	redo = w->insert_pos;
+	atomic_store(&w->redo_lsn, redo);
+	ae_latch_release(&w->insert_latch);
+	return redo;
+}
+
+void
+ae_wal_set_redo_lsn(ae_engine *eng, ae_lsn lsn)
+{
+	wal_shared *w = eng->wal;
+
+	ae_latch_acquire(&w->insert_latch, true);
+	atomic_store(&w->redo_lsn, lsn);
+	ae_latch_release(&w->insert_latch);
+}
+
 void
 ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out)
 {
 	wal_shared *w = eng->wal;
+
+	out->wal_flush_requests = atomic_load(&w->flush_requests);
+	out->wal_page_images = atomic_load(&w->page_images);
+	out->checkpoints = atomic_load(&w->checkpoints);
+	out->checkpoint_time = atomic_load(&w->checkpoint_time);
+	out->checkpoint_redo_lsn = atomic_load(&w->checkpoint_redo);
 
 	out->wal_records = atomic_load(&w->records);
 	out->wal_bytes = atomic_load(&w->bytes);

@@ -35,9 +35,21 @@ typedef struct wal_shared
 	_Atomic uint64_t insert_lsn;
 	_Atomic uint64_t written_lsn;
 	_Atomic uint64_t flushed_lsn;
+	/*
+	 * Redo point of the checkpoint in progress or last completed: a page whose
+	 * LSN is older gets a full-page image in its next mtr group (torn-page
+	 * protection, W5). Changed only under insert_latch.
+	 */
+	_Atomic uint64_t redo_lsn;
+	ae_latch	checkpoint_latch;	/* one checkpoint at a time (L0, checkpoint.c) */
 	_Atomic uint64_t records;
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t flushes;
+	_Atomic uint64_t flush_requests;	/* ae_wal_flush calls that found their LSN not yet durable */
+	_Atomic uint64_t page_images;	/* full-page images added by ae_mtr_commit */
+	_Atomic uint64_t checkpoints;
+	_Atomic uint64_t checkpoint_time;	/* seconds since the epoch of the last completed one */
+	_Atomic uint64_t checkpoint_redo;	/* its redo point */
 } wal_shared;
 
 size_t		ae_wal_shmem_size(const ae_engine_config *cfg);
@@ -48,9 +60,27 @@ void		ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out);
  * Append len bytes of complete, CRC-stamped records (nrecords of them) as one
  * contiguous group; *start and *end receive its LSN range. The one place where
  * log space is reserved.
+ *
+ * redo_seen: the redo point the caller's full-page-image decisions were made
+ * against, or AE_WAL_ANY_REDO. If a checkpoint has moved the redo point since,
+ * nothing is inserted and AE_CONFLICT is returned: rebuild the group (W5).
  */
+#define AE_WAL_ANY_REDO UINT64_MAX
 ae_status	ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
-						  ae_lsn *start, ae_lsn *end);
+						  ae_lsn redo_seen, ae_lsn *start, ae_lsn *end);
+
+/* The current redo point (see wal_shared.redo_lsn). */
+ae_lsn		ae_wal_redo_lsn(ae_engine *eng);
+
+/*
+ * Start a checkpoint: under the insertion latch, make the current insert
+ * position the redo point and return it. Every group inserted after it
+ * images the pages it changes that are older than it.
+ */
+ae_lsn		ae_wal_begin_checkpoint(ae_engine *eng);
+
+/* Set the redo point without a checkpoint (recovery, before anyone logs). */
+void		ae_wal_set_redo_lsn(ae_engine *eng, ae_lsn lsn);
 
 /* Fill the process-local rmgr table with the built-in modules' redo functions. */
 void		ae_wal_register_builtin(void);

@@ -18,6 +18,7 @@
 #include "aether/buf.h"
 #include "aether/wal.h"
 #include "aether/posix_host.h"
+#include "aether/checkpoint.h"
 #include "ae_test.h"
 
 /* ---------------------------------------------------------------- fixture */
@@ -1495,6 +1496,170 @@ test_replay_torn_pages(void)
 	fx_close(&x);
 }
 
+/* ----------------------------------------------------- checkpoint, recovery */
+
+/* Tear (overwrite the second half of) every other block on disk whose LSN is past lsn. */
+static int
+tear_pages_after(fx *x, ae_lsn lsn)
+{
+	char		path[128],
+				page[AE_PAGE_SIZE],
+				junk[AE_PAGE_SIZE / 2];
+	FILE	   *f;
+	int			torn = 0,
+				seen = 0;
+
+	snprintf(path, sizeof(path), "%s/1_2_3", x->dir);
+	memset(junk, 0xa5, sizeof(junk));
+	if (!(f = fopen(path, "r+b")))
+		return -1;
+	for (long blk = 0; fseek(f, blk * AE_PAGE_SIZE, SEEK_SET) == 0 &&
+		 fread(page, 1, AE_PAGE_SIZE, f) == AE_PAGE_SIZE; blk++)
+	{
+		if (ae_page_hdr(page)->lsn <= lsn || seen++ % 2)
+			continue;
+		if (fseek(f, blk * AE_PAGE_SIZE + AE_PAGE_SIZE / 2, SEEK_SET) != 0 ||
+			fwrite(junk, 1, sizeof(junk), f) != sizeof(junk))
+			break;
+		torn++;
+	}
+	fclose(f);
+	return torn;
+}
+
+/*
+ * A checkpoint, more work (pages evicted and written, some torn on disk),
+ * then a crash that loses the pool: recovery from the control file's redo
+ * point gives the model's tree, torn pages repaired from the full-page
+ * images the first change after the checkpoint logged (W5). A crash right
+ * after recovery and a second recovery change nothing; a clean shutdown
+ * leaves nothing to redo.
+ */
+static void
+test_checkpoint_recovery(void)
+{
+	fx			x;
+	ae_checkpoint_info ci;
+	ae_recovery_info ri;
+	ae_engine_stats st;
+	ae_control	c;
+	static char vbuf[AE_BTREE_INLINE_MAX + 40000];
+	int			torn;
+	uint64_t	images;
+
+	memset(model, 0, sizeof(model));
+	AE_OKAY(fx_open(&x, 64));
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(ri.fresh && !ri.clean);
+	AE_REQUIRE(run_model(&x, 20000, 0));
+	AE_OKAY(ae_checkpoint(x.eng, false, &ci));
+	AE_CHECK(ci.pages_written > 0 && ci.redo_lsn > AE_WAL_START_LSN);
+	AE_OKAY(ae_control_read(x.eng, &c));
+	AE_CHECK(c.redo_lsn == ci.redo_lsn && c.state == AE_STATE_RUNNING && c.end_lsn >= c.redo_lsn);
+	ae_engine_get_stats(x.eng, &st);
+	images = st.wal_page_images;
+	AE_REQUIRE(run_model(&x, 20000, 0));
+	ae_engine_get_stats(x.eng, &st);
+	AE_CHECK(st.wal_page_images > images);	/* first changes after the redo point */
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+
+	/* crash: the pool is lost, and pages written since the checkpoint are torn */
+	ae_buf_discard_all(x.eng);
+	torn = tear_pages_after(&x, ci.redo_lsn);
+	AE_CHECK(torn > 0);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(!ri.fresh && !ri.clean && ri.redo_lsn == ci.redo_lsn && ri.records > 100);
+	AE_CHECK(model_compare(&x, vbuf));
+
+	/* a crash right after recovery: recovering again is harmless */
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(model_compare(&x, vbuf));
+
+	/* the tree keeps working, and a shutdown checkpoint leaves nothing to redo */
+	AE_CHECK(run_model(&x, 5000, 0));
+	AE_OKAY(ae_checkpoint(x.eng, true, &ci));
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(ri.clean && ri.records == 0 && ri.redo_lsn == ci.redo_lsn);
+	AE_CHECK(model_compare(&x, vbuf));
+	fx_close(&x);
+}
+
+/* Work logged but not flushed when the crash comes is lost as a whole; the flushed prefix is kept. */
+static void
+test_recovery_unflushed_tail(void)
+{
+	fx			x;
+	ae_recovery_info ri;
+	ae_bytes	got = {0};
+	ae_lsn		flushed;
+
+	AE_OKAY(fx_open(&x, 64));
+	AE_OKAY(ae_checkpoint(x.eng, false, NULL));
+	for (uint64_t i = 0; i < 2000; i++)
+		AE_OKAY(put_be(&x, i, 40));
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+	flushed = ae_wal_flushed_lsn(x.eng);
+	for (uint64_t i = 2000; i < 2100; i++)	/* stays in the log buffer */
+		AE_OKAY(put_be(&x, i, 40));
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(ri.end_lsn == flushed);
+	for (uint64_t i = 0; i < 2000; i++)
+		AE_CHECK(has_be(&x, i, 40, &got));
+	AE_CHECK(!has_be(&x, 2000, 40, &got) && !has_be(&x, 2099, 40, &got));
+	AE_CHECK(verify_all(&x) == 2000);
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
+/* A damaged control file or a missing log stops recovery with AE_CORRUPT; nothing is replayed. */
+static void
+test_recovery_refuses_damage(void)
+{
+	fx			x;
+	ae_recovery_info ri;
+	char		path[160];
+	FILE	   *f;
+	ae_status	st;
+
+	AE_OKAY(fx_open(&x, 64));
+	AE_OKAY(ae_checkpoint(x.eng, false, NULL));
+	for (uint64_t i = 0; i < 500; i++)
+		AE_OKAY(put_be(&x, i, 40));
+	/* a checkpoint whose end position is past its redo point: log written meanwhile */
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+	ae_buf_discard_all(x.eng);
+
+	/* the log file is gone: the control file says it held records up to end_lsn */
+	{
+		ae_control	c;
+
+		AE_OKAY(ae_control_read(x.eng, &c));
+		/* pretend the checkpoint had seen the log durable up to here */
+		c.end_lsn = ae_wal_flushed_lsn(x.eng);
+		c.crc = ae_crc32c(0, &c, offsetof(ae_control, crc));
+		snprintf(path, sizeof(path), "%s/control", x.dir);
+		AE_REQUIRE((f = fopen(path, "wb")) != NULL);
+		AE_CHECK(fwrite(&c, 1, sizeof(c), f) == sizeof(c));
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/log.%016x", x.dir, 0);
+	AE_CHECK(truncate(path, 0) == 0);	/* (the host keeps it open: unlink would not show) */
+	st = ae_recover(x.eng, &ri);
+	AE_CHECK(st == AE_CORRUPT && strstr(ae_error_last()->message, "missing or damaged"));
+
+	/* a control file with a flipped byte */
+	snprintf(path, sizeof(path), "%s/control", x.dir);
+	AE_REQUIRE((f = fopen(path, "r+b")) != NULL);
+	AE_CHECK(fseek(f, 17, SEEK_SET) == 0 && fputc(0x7f, f) != EOF);
+	fclose(f);
+	st = ae_recover(x.eng, &ri);
+	AE_CHECK(st == AE_CORRUPT && strstr(ae_error_last()->message, "checksum"));
+	fx_close(&x);
+}
+
 int
 main(void)
 {
@@ -1511,6 +1676,9 @@ main(void)
 	AE_RUN(test_replay);
 	AE_RUN(test_replay_byte_identical);
 	AE_RUN(test_replay_torn_pages);
+	AE_RUN(test_checkpoint_recovery);
+	AE_RUN(test_recovery_unflushed_tail);
+	AE_RUN(test_recovery_refuses_damage);
 	AE_RUN(test_multiprocess);
 	AE_RUN(test_multiprocess_cas);
 	AE_RUN(test_fastpath);

@@ -1,6 +1,7 @@
-# Aether's log stays bounded while the server runs: after each page
-# write-back the background worker removes the 16 MiB log segments that no
-# page needs any more.
+# Aether's log stays bounded while the server runs: after each checkpoint
+# the 16 MiB log segments before its redo point are removed, whether the
+# checkpoint was due by time (aether.checkpoint_timeout) or by log volume
+# (aether.max_wal_size).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -13,7 +14,7 @@ $node->init;
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'aether'
-aether.writeback_interval = 1
+aether.checkpoint_timeout = 1
 });
 $node->start;
 
@@ -37,11 +38,30 @@ for (my $tries = 0; $tries < 100 && $n > 2; $tries++)
 	usleep(100_000);
 	$n = segments();
 }
-cmp_ok($n, '<=', 2, "old log segments are removed after write-back ($n left)");
+cmp_ok($n, '<=', 2, "old log segments are removed after checkpoints ($n left)");
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '400000', 'all rows are there');
 
+# checkpoints by log volume: no timeout, 16 MB of log triggers one
+$node->append_conf('postgresql.conf', "aether.checkpoint_timeout = 3600\naether.max_wal_size = 16\n");
+$node->reload;
+my $before = $node->safe_psql('postgres', 'SELECT checkpoints FROM pg_stat_aether_wal');
+for my $i (4 .. 7)
+{
+	$node->safe_psql('postgres',
+		"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series($i * 100000 + 1, ($i + 1) * 100000) g");
+}
+$n = segments();
+for (my $tries = 0; $tries < 100 && $n > 3; $tries++)
+{
+	usleep(100_000);
+	$n = segments();
+}
+cmp_ok($n, '<=', 3, "aether.max_wal_size bounds the log without a timeout ($n segments left)");
+cmp_ok($node->safe_psql('postgres', 'SELECT checkpoints FROM pg_stat_aether_wal'), '>=', $before + 3,
+	'checkpoints were triggered by log volume');
+
 $node->restart;
-is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '400000',
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '800000',
 	'and after a clean restart');
 $node->stop;
 done_testing();

@@ -64,6 +64,11 @@ typedef struct ae_engine_stats
 	uint64_t	wal_flushes;
 	uint64_t	wal_insert_lsn;
 	uint64_t	wal_flushed_lsn;
+	uint64_t	wal_flush_requests;	/* flushes asked for; / wal_flushes = group-commit batch */
+	uint64_t	wal_page_images;	/* full-page images logged (first change after a checkpoint) */
+	uint64_t	checkpoints;	/* completed since the engine started */
+	uint64_t	checkpoint_time;	/* last one, seconds since the epoch (0: none yet) */
+	uint64_t	checkpoint_redo_lsn;	/* its redo point */
 } ae_engine_stats;
 
 void		ae_engine_get_stats(ae_engine *eng, ae_engine_stats *out);

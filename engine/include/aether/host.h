@@ -18,6 +18,10 @@
  *     be short, zero at the end).
  *  5. Callbacks may be called while the engine holds page latches; they must
  *     not call back into the engine.
+ *  6. Checkpoints and recovery (aether/checkpoint.h) also need control_read,
+ *     control_write, sync_written and log_discard; log_size is optional
+ *     (recovery progress estimates). A host that never checkpoints may leave
+ *     them NULL.
  */
 #ifndef AETHER_HOST_H
 #define AETHER_HOST_H
@@ -42,6 +46,25 @@ typedef struct ae_host
 	ae_status	(*log_sync) (void *ctx);
 
 	void		(*message) (void *ctx, int level, const char *msg);
+
+	/*
+	 * The control file: read returns AE_NOT_FOUND when there is none (a new
+	 * installation); write replaces it atomically and durably (a crash leaves
+	 * the old or the new contents, never a mix).
+	 */
+	ae_status	(*control_read) (void *ctx, void *buf, size_t len, size_t *got);
+	ae_status	(*control_write) (void *ctx, const void *buf, size_t len);
+	/* Make every block write_block accepted so far durable (all files). */
+	ae_status	(*sync_written) (void *ctx);
+
+	/*
+	 * Forget log bytes: whole files that end at or before keep_from, and,
+	 * when end != 0, every byte at or after end (a torn tail recovery will
+	 * overwrite). Fails with AE_CORRUPT when a file between is missing.
+	 */
+	ae_status	(*log_discard) (void *ctx, uint64_t keep_from, uint64_t end);
+	/* Where the log's bytes end (for progress estimates; may be NULL). */
+	ae_status	(*log_size) (void *ctx, uint64_t *end);
 	/* true when the host wants the current operation abandoned (query cancel) */
 	bool		(*interrupted) (void *ctx);
 

@@ -1,0 +1,92 @@
+/*
+ * aether/checkpoint.h — checkpoints, the control file, crash recovery.
+ *
+ * A checkpoint makes the log before its redo point unnecessary:
+ *   1. redo = current insert position (under the insertion latch); from now
+ *      on the first change of a page older than redo logs a full-page image
+ *      (torn-page protection);
+ *   2. every page dirty at that moment is written, and every file synced;
+ *   3. the log is flushed, and the control file is replaced atomically with
+ *      { redo, end = flushed position, state };
+ *   4. log files wholly before redo are removed.
+ * A crash at any step leaves the previous control file in charge.
+ *
+ * Recovery (ae_recover) reads the control file, replays every complete
+ * mini-transaction group from its redo point to the end of the valid log
+ * (idempotent by page LSN; full-page images repair torn pages), cuts off a
+ * torn tail, resumes logging there and takes a checkpoint. The log must
+ * reach the control file's end position: if it stops short, a log file is
+ * missing or damaged, and recovery fails with AE_CORRUPT rather than
+ * silently losing what the log held.
+ *
+ * Control file layout (little endian, 64 bytes):
+ *   0 magic "AECT" | 4 version | 8 state | 12 reserved | 16 redo LSN |
+ *   24 end LSN | 32 checkpoint time (s since epoch) | 40 checkpoint count |
+ *   48 reserved (12 bytes) | 60 CRC32C of bytes 0..59
+ */
+#ifndef AETHER_CHECKPOINT_H
+#define AETHER_CHECKPOINT_H
+
+#include "aether/wal.h"
+
+#define AE_CONTROL_MAGIC	0x54434541u	/* "AECT" */
+#define AE_CONTROL_VERSION	1
+
+enum
+{
+	AE_STATE_RUNNING = 1,		/* written by a checkpoint while the server runs */
+	AE_STATE_SHUTDOWN = 2		/* written by the shutdown checkpoint: nothing to redo */
+};
+
+typedef struct ae_control
+{
+	uint32_t	magic;
+	uint32_t	version;
+	uint32_t	state;
+	uint32_t	reserved1;
+	uint64_t	redo_lsn;
+	uint64_t	end_lsn;
+	uint64_t	time;
+	uint64_t	count;
+	uint8_t		reserved2[12];
+	uint32_t	crc;
+} ae_control;
+
+static_assert(sizeof(ae_control) == 64, "control file is 64 bytes");
+
+typedef struct ae_checkpoint_info
+{
+	ae_lsn		redo_lsn;
+	ae_lsn		end_lsn;
+	uint64_t	pages_written;	/* frames written by this checkpoint */
+} ae_checkpoint_info;
+
+/*
+ * Take a checkpoint (shutdown: the last one before a clean stop). One runs
+ * at a time; a caller arriving during another waits for it and then takes
+ * its own. Entry: no page latch held. On error the old control file stays.
+ */
+ae_status	ae_checkpoint(ae_engine *eng, bool shutdown, ae_checkpoint_info *out);
+
+typedef struct ae_recovery_info
+{
+	bool		fresh;			/* no control file: a new installation */
+	bool		clean;			/* the last run ended with a shutdown checkpoint */
+	ae_lsn		redo_lsn;		/* replay started here */
+	ae_lsn		end_lsn;		/* and the valid log ended here */
+	uint64_t	records;		/* records read in complete groups */
+	double		seconds;		/* time spent replaying */
+} ae_recovery_info;
+
+/*
+ * Bring the relation files up to date with the log after a crash (or check
+ * that nothing is to be done after a clean stop), then checkpoint. Entry: no
+ * other process uses the engine until it returns. Progress goes to
+ * host->message at AE_LOG_INFO every few seconds.
+ */
+ae_status	ae_recover(ae_engine *eng, ae_recovery_info *out);
+
+/* Read and validate the control file (AE_NOT_FOUND: none; AE_CORRUPT: bad). */
+ae_status	ae_control_read(ae_engine *eng, ae_control *out);
+
+#endif

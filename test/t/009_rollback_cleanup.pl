@@ -1,0 +1,71 @@
+# Rows of rolled-back work are removed by the background worker, without
+# VACUUM: a rolled-back bulk load, a ROLLBACK TO SAVEPOINT inside a
+# transaction that commits, a failed COPY, and a rolled-back large value
+# (whose overflow pages go back to the free list and are reused). Committed
+# rows, including those of released savepoints, stay.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $node = PostgreSQL::Test::Cluster->new('rollback_cleanup');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'aether'\n");
+$node->start;
+
+sub sql { return $node->safe_psql('postgres', $_[0]); }
+
+# stored rows (every version, any snapshot) reach $want within 30 s
+sub stored_rows_become
+{
+	my ($table, $want) = @_;
+	my $got;
+	for (my $i = 0; $i < 300; $i++)
+	{
+		$got = sql("SELECT rows FROM aether_versions('$table')");
+		return $got if $got == $want;
+		usleep(100_000);
+	}
+	return $got;
+}
+
+sql('CREATE EXTENSION aether');
+sql('CREATE TABLE t (id int, v text) USING aether');
+sql("INSERT INTO t VALUES (1, 'committed')");
+
+sql("BEGIN; INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(2, 100001) g; ROLLBACK");
+is(stored_rows_become('t', 1), 1, 'a rolled-back load of 100k rows is removed');
+
+sql("BEGIN; INSERT INTO t VALUES (2, 'before savepoint');
+   SAVEPOINT a; INSERT INTO t SELECT g, 'gone' FROM generate_series(1000, 2000) g; ROLLBACK TO a;
+   SAVEPOINT b; INSERT INTO t VALUES (3, 'released'); RELEASE b;
+   SAVEPOINT c; SAVEPOINT d; INSERT INTO t VALUES (4, 'nested, rolled back'); ROLLBACK TO c;
+   COMMIT");
+is(stored_rows_become('t', 3), 3, 'ROLLBACK TO SAVEPOINT removes only that savepoint\'s rows');
+is(sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'), '1,2,3', 'committed rows stay');
+
+# a COPY that fails part way
+my ($ret, $out, $err) = $node->psql('postgres',
+	"COPY t (id) FROM PROGRAM 'seq 10 20000 | sed \"s/^15000\$/oops/\"'");
+like($err, qr/invalid input syntax/, 'the COPY failed');
+is(stored_rows_become('t', 3), 3, 'the rows the failed COPY had stored are removed');
+
+# a large value: its overflow pages are freed and reused
+sql("BEGIN; INSERT INTO t VALUES (5, repeat('L', 2000000)); ROLLBACK");
+is(stored_rows_become('t', 3), 3, 'a rolled-back 2 MB value is removed');
+my $free = sql("SELECT free_pages FROM aether_verify('t')");
+cmp_ok($free, '>=', 200, "its overflow pages are on the free list ($free)");
+my $pages = sql("SELECT pages FROM aether_verify('t')");
+sql("INSERT INTO t VALUES (6, repeat('M', 1000000))");
+my $pages_after = sql("SELECT pages FROM aether_verify('t')");
+is($pages_after, $pages, 'a new large value reuses them: the file did not grow');
+
+# the same after a crash and recovery: deletes are logged like any change
+$node->stop('immediate');
+$node->start;
+is(sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'), '1,2,3,6', 'after a crash');
+is(sql("SELECT rows FROM aether_versions('t')"), '4', 'nothing rolled back came back');
+$node->stop;
+done_testing();
