@@ -380,11 +380,14 @@ host_log_write(void *ctx, uint64_t offset, const void *buf, size_t len)
 		w = pwrite(seg_fd, p, n, (off_t) segoff);
 		if (w != (ssize_t) n)
 		{
+			char		path[MAXPGPATH];
+
 			if (w >= 0)
 				errno = ENOSPC;
+			segment_path(segno, path, sizeof(path));
 			return ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
-						   "could not write aether log at %llu: %m",
-						   (unsigned long long) offset);
+						   "could not write the log file \"%s\" at offset %llu (LSN %llu): %m",
+						   path, (unsigned long long) segoff, (unsigned long long) offset);
 		}
 		seg_dirty = true;
 		p += n;
@@ -439,6 +442,14 @@ host_message(void *ctx, int level, const char *msg)
 	/* may be called with latches held: elog at LOG level does not throw */
 	elog(level >= AE_LOG_WARNING ? WARNING : (level == AE_LOG_INFO ? LOG : DEBUG1),
 		 "aether: %s", msg);
+}
+
+static void
+host_fatal(void *ctx, const char *msg)
+{
+	ereport(PANIC,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("aether: %s", msg)));
 }
 
 static bool
@@ -659,6 +670,7 @@ aetam_host_init(ae_host *host)
 	host->log_read = host_log_read;
 	host->log_sync = host_log_sync;
 	host->message = host_message;
+	host->fatal = host_fatal;
 	host->interrupted = host_interrupted;
 	host->control_read = host_control_read;
 	host->control_write = host_control_write;

@@ -169,6 +169,16 @@ elif [ "$built" -eq 0 ]; then
 	record tap 0 ${#tap_files[@]} "not run: build failed"
 else
 	p=0 f=0
+	# a small file system for the disk-full test (010): tmpfs, if mounting works here
+	SMALL_FS=$WORK/smallfs
+	mkdir -p "$SMALL_FS"
+	if mount -t tmpfs -o size=64m,mode=0700 tmpfs "$SMALL_FS" 2>/dev/null; then
+		chown "$AETHER_USER": "$SMALL_FS"
+		export AETHER_SMALL_FS=$SMALL_FS
+	else
+		say "note: could not mount a tmpfs; the disk-full TAP test will be skipped"
+		SMALL_FS=
+	fi
 	for t in "${tap_files[@]}"; do
 		name=$(basename "$t" .pl)
 		tdir="$WORK/tap/$name"
@@ -177,6 +187,7 @@ else
 		if (cd "$tdir" && timeout "$SUITE_TIMEOUT" runuser -u "$AETHER_USER" -- env \
 			PATH="$PG_BINDIR:$PATH" TESTDIR="$tdir" top_builddir="$tdir" \
 			PG_REGRESS="$PGXS_TEST/regress/pg_regress" PGPORT=65432 \
+			AETHER_SMALL_FS="${AETHER_SMALL_FS:-}" \
 			prove -I "$PGXS_TEST/perl" -I "$WORK/src/t" --timer "$t"); then
 			p=$((p + 1))
 		else
@@ -186,6 +197,7 @@ else
 			done
 		fi
 	done
+	[ -z "$SMALL_FS" ] || umount "$SMALL_FS" || say "warning: could not unmount $SMALL_FS"
 	record tap "$p" "$f"
 fi
 

@@ -481,6 +481,13 @@ px_message(void *ctx, int level, const char *msg)
 	fprintf(stderr, "aether %s: %s\n", level >= 0 && level <= 2 ? names[level] : "log", msg);
 }
 
+static void
+px_fatal(void *ctx, const char *msg)
+{
+	fprintf(stderr, "aether fatal: %s\n", msg);
+	abort();
+}
+
 static bool
 px_interrupted(void *ctx)
 {
@@ -522,6 +529,7 @@ ae_posix_host_init(ae_host *host, const char *dir)
 		.log_read = px_log_read,
 		.log_sync = px_log_sync,
 		.message = px_message,
+		.fatal = px_fatal,
 		.interrupted = px_interrupted,
 		.control_read = px_control_read,
 		.control_write = px_control_write,

@@ -2,6 +2,7 @@
  * mtr.c — mini-transactions: stage records in process memory, then append
  * them to the log as one group and stamp the pages. See wal/README.md.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,8 +255,10 @@ seal_group(char *data, size_t len)
  * rebuilt if a checkpoint began meanwhile. Pages are marked dirty before the
  * group is inserted, so a checkpoint whose redo point follows the group
  * finds them dirty. Entry/exit: registered pages latched exclusive by the
- * caller (they stay latched). On error nothing was logged and the mtr is
- * reset; if the caller had changed pages it must treat that as fatal.
+ * caller (they stay latched). An error while staging (m->failed) is
+ * returned with nothing logged; a failure to insert the staged group (the
+ * log device failing while the ring is full) calls host->fatal, which does
+ * not return.
  */
 ae_status
 ae_mtr_commit(ae_mtr *m, ae_lsn *end)
@@ -299,9 +302,23 @@ ae_mtr_commit(ae_mtr *m, ae_lsn *end)
 		if (group != staged(m))
 			free(group);
 	} while (st == AE_CONFLICT);
-	if (st == AE_OK)
-		for (int i = 0; i < m->npages; i++)
-			ae_buf_mark_dirty(m->pages[i], e);
+	if (st != AE_OK)
+	{
+		/*
+		 * The caller's pages are changed but the change is not in the log: a
+		 * later record for the same page would be redone onto a page without
+		 * it. Nothing may go on (PostgreSQL PANICs on a WAL write failure too).
+		 */
+		char		msg[400];
+
+		snprintf(msg, sizeof(msg), "could not log a change already made to %d page(s): %s",
+				 m->npages, ae_error_last()->message);
+		if (m->eng->host.fatal)
+			m->eng->host.fatal(m->eng->host.ctx, msg);
+		abort();
+	}
+	for (int i = 0; i < m->npages; i++)
+		ae_buf_mark_dirty(m->pages[i], e);
 	if (st == AE_OK && end)
 		*end = e;
 	ae_mtr_abort(m);

@@ -65,6 +65,13 @@ typedef struct ae_host
 	ae_status	(*log_discard) (void *ctx, uint64_t keep_from, uint64_t end);
 	/* Where the log's bytes end (for progress estimates; may be NULL). */
 	ae_status	(*log_size) (void *ctx, uint64_t *end);
+	/*
+	 * The engine cannot go on without losing data: a mini-transaction whose
+	 * pages are already changed could not be logged (the log device is full
+	 * or failing). Must not return (PostgreSQL: PANIC, then crash recovery).
+	 * NULL: the engine calls abort().
+	 */
+	void		(*fatal) (void *ctx, const char *msg);
 	/* true when the host wants the current operation abandoned (query cancel) */
 	bool		(*interrupted) (void *ctx);
 
