@@ -11,6 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Path qw(rmtree);
 
 my $fs = $ENV{AETHER_SMALL_FS};
 plan skip_all => 'AETHER_SMALL_FS (a small file system for the log) is not set'
@@ -51,7 +52,7 @@ my ($ret, $out, $err) = $node->psql('postgres',
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 isnt($ret, 0, 'the transaction whose log does not fit fails');
 like($err, qr/53100/, 'with SQLSTATE 53100 (disk full)');
-like($err, qr/aether log/, 'naming Aether\'s log');
+like($err, qr{log file "pg_aether/log\.[0-9a-f]{16}"}, 'naming Aether\'s log file');
 is(sql('SELECT count(*) FROM t'), '1000', 'committed rows are all there, the failed ones invisible');
 
 unlink($filler) or die "unlink: $!";
@@ -64,4 +65,6 @@ is(sql('SELECT count(*) FROM t'), '3000', 'after a crash: every acknowledged com
 is(sql('SELECT count(*) FROM t WHERE id BETWEEN 1001 AND 41000'), '0', 'the failed rows stay invisible');
 is(sql("SELECT rows FROM aether_verify('t')") >= 3000 ? 'ok' : 'short', 'ok', 'the table verifies');
 $node->stop;
+unlink($node->data_dir . '/pg_aether');
+rmtree($logdir);
 done_testing();
