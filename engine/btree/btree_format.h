@@ -70,6 +70,8 @@
  *   parent and AE_RMGR_PAGE byte patches for sibling links that change alone;
  *   new roots log a full page image (AE_RMGR_PAGE, wal module).
  *   AE_RMGR_OVERFLOW
+ *     AE_BT_REC_INNER_DELETE u16 slot: ae_page_delete_item(slot) on an inner
+ *                            page (an emptied leaf was unlinked, btree_free.c)
  *     AE_OVF_REC_INIT        u32 next, u64 chain id, payload chunk: the page
  *                            becomes an overflow page holding exactly that
  *     AE_OVF_REC_FREE        u32 next: the page becomes a free page
@@ -135,7 +137,8 @@ enum
 	AE_BT_REC_LEAF_REPLACE = 4,
 	AE_BT_REC_LEAF_INSERT_MANY = 5,
 	AE_BT_REC_PAGE_BUILD = 6,
-	AE_BT_REC_INNER_INSERT = 7
+	AE_BT_REC_INNER_INSERT = 7,
+	AE_BT_REC_INNER_DELETE = 8
 };
 
 enum

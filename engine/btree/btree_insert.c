@@ -175,6 +175,8 @@ change_existing(bt_op *op, ae_buf *leaf, int slot, ae_mtr *m)
 		note_old(op, &it);
 		ae_page_delete_item(page, slot);
 		log_leaf(m, leaf, AE_BT_REC_LEAF_DELETE, slot, NULL, 0);
+		op->emptied = ae_page_nslots(page) == 0 && ae_page_opq(page)->left != AE_NO_BLOCK &&
+			ae_page_opq(page)->right != AE_NO_BLOCK;
 		return AE_OK;
 	}
 	if (!bt_fits_replace(page, slot, op->ilen))
@@ -202,6 +204,7 @@ bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m)
 	ae_status	st;
 
 	op->old_ovf = false;
+	op->emptied = false;
 	if (op->kind == BT_OP_INSERT && found)
 		return AE_EXISTS;
 	if ((op->kind == BT_OP_DELETE || op->kind == BT_OP_CAS) && !found)

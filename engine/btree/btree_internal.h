@@ -111,9 +111,14 @@ typedef struct bt_op
 	/* out: the value removed or replaced was an overflow stub to free */
 	bool		old_ovf;
 	bt_stub		old_stub;
+	/* out: a delete left its leaf empty, and it is neither first nor last (F1) */
+	bool		emptied;
 } bt_op;
 
 ae_status	bt_write(ae_btree *t, bt_op *op);
+
+/* Unlink the emptied leaf that held key and free it, if still empty (btree_free.c). */
+ae_status	bt_free_empty_leaf(ae_btree *t, const void *key, size_t klen);
 /* a process-local mtr when free, else malloc'd (NULL: out of memory) */
 ae_mtr	   *bt_mtr_alloc(void);
 void		bt_mtr_free(ae_mtr *m);

@@ -71,6 +71,8 @@ bt_write_value(ae_btree *t, bt_op *op, const void *val, size_t vlen)
 		(void) bt_ovf_free(t, &stub);	/* never referenced */
 	if (st == AE_OK && op->old_ovf)
 		st = bt_ovf_free(t, &op->old_stub);	/* O5: unreachable now */
+	if (st == AE_OK && op->emptied)
+		st = bt_free_empty_leaf(t, op->key, op->klen);	/* F1 */
 	return st;
 }
 
@@ -143,7 +145,7 @@ ae_btree_put(ae_btree *t, const void *key, size_t klen, const void *val, size_t 
 ae_status
 ae_btree_delete(ae_btree *t, const void *key, size_t klen)
 {
-	bt_op		op = {.kind = BT_OP_DELETE, .key = key, .klen = klen};
+	bt_op		op = {.kind = BT_OP_DELETE, .key = key, .klen = klen, .emptied = false};
 	ae_status	st = check_args(t, key, klen, NULL, 0);
 
 	return st != AE_OK ? st : bt_write_value(t, &op, NULL, 0);

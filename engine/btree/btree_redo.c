@@ -137,6 +137,23 @@ redo_build(const ae_log_record *rec, void *page)
 	return AE_OK;
 }
 
+/* INNER_DELETE: the separator of an emptied leaf that was freed. */
+static ae_status
+redo_inner_delete(const ae_log_record *rec, void *page)
+{
+	uint16_t	slot;
+
+	if (rec->payload_len != 2)
+		return bad(rec, "bad payload length");
+	if (ae_page_opq(page)->kind != AE_PAGE_BTREE_INNER)
+		return bad(rec, "inner record on a page that is not an inner page");
+	memcpy(&slot, ae_log_record_payload(rec), 2);
+	if (slot == 0 || slot >= ae_page_nslots(page))
+		return bad(rec, "inner delete of a missing or first slot");
+	ae_page_delete_item(page, slot);
+	return AE_OK;
+}
+
 /* INNER_INSERT: a split's new separator in the parent. */
 static ae_status
 redo_inner_insert(const ae_log_record *rec, void *page)
@@ -172,6 +189,8 @@ bt_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 			return redo_build(rec, page);
 		case AE_BT_REC_INNER_INSERT:
 			return redo_inner_insert(rec, page);
+		case AE_BT_REC_INNER_DELETE:
+			return redo_inner_delete(rec, page);
 		default:
 			return bad(rec, "unknown record type");
 	}

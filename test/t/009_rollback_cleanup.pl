@@ -37,6 +37,14 @@ sql("INSERT INTO t VALUES (1, 'committed')");
 
 sql("BEGIN; INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(2, 100001) g; ROLLBACK");
 is(stored_rows_become('t', 1), 1, 'a rolled-back load of 100k rows is removed');
+my ($pages1, $free1) = split /\|/, sql("SELECT pages, free_pages FROM aether_verify('t')");
+cmp_ok($free1, '>', 100, "the leaves it emptied are on the free list ($free1 of $pages1 pages)");
+sql("BEGIN; INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(2, 100001) g; ROLLBACK");
+is(stored_rows_become('t', 1), 1, 'a second rolled-back load is removed');
+my ($pages2) = split /\|/, sql("SELECT pages, free_pages FROM aether_verify('t')");
+# its leaves come from the free list; only new inner pages are added (inner
+# pages are never freed), about 1% of the leaves
+cmp_ok($pages2, '<=', $pages1 * 1.02, "and it reused the freed leaves: the file grew by at most 2% ($pages1 -> $pages2)");
 
 sql("BEGIN; INSERT INTO t VALUES (2, 'before savepoint');
    SAVEPOINT a; INSERT INTO t SELECT g, 'gone' FROM generate_series(1000, 2000) g; ROLLBACK TO a;
