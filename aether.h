@@ -220,6 +220,7 @@ extern TransactionId aetam_index_delete_tuples(Relation rel, TM_IndexDeleteOp *d
 /* aether_xact.c */
 extern void aetam_xact_init(void);
 extern void aetam_xact_wrote(void);
+extern TransactionId aetam_xid_for_write(void);
 
 /* aether_utility.c */
 extern void aetam_utility_init(void);

@@ -36,6 +36,7 @@ create_tree(Relation rel, const RelFileNode *rnode)
 
 	if (st != AE_OK)
 		aetam_raise(st, rel);
+	aetam_xact_wrote();			/* the new file's pages must be in the log at commit */
 }
 
 void

@@ -124,6 +124,15 @@ host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 
 typedef struct SyncSet
 {
+	/*
+	 * The log segments written since the last log sync, by any process
+	 * (host.h rule 4: log writes and syncs are serialised by the engine's
+	 * flush latch, which guards these three fields).
+	 */
+	bool		log_unsynced;
+	uint64		log_unsynced_first;
+	uint64		log_unsynced_last;
+
 	slock_t		mutex;
 	pg_atomic_uint64 generation;	/* advanced each time a checkpoint takes the set */
 	bool		used[SYNC_SLOTS];
@@ -390,6 +399,10 @@ host_log_write(void *ctx, uint64_t offset, const void *buf, size_t len)
 						   path, (unsigned long long) segoff, (unsigned long long) offset);
 		}
 		seg_dirty = true;
+		if (!sync_set->log_unsynced)
+			sync_set->log_unsynced_first = segno;
+		sync_set->log_unsynced = true;
+		sync_set->log_unsynced_last = Max(sync_set->log_unsynced_last, segno);
 		p += n;
 		offset += n;
 		len -= n;
@@ -430,10 +443,48 @@ host_log_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t *got)
 	return AE_OK;
 }
 
+/*
+ * Make every log byte written so far durable, whoever wrote it: each segment
+ * written since the last sync (the one this process has open, through its
+ * descriptor; others through a transient one). A failure PANICs.
+ */
 static ae_status
 host_log_sync(void *ctx)
 {
-	return sync_segment();
+	if (!sync_set->log_unsynced)
+		return AE_OK;
+	for (uint64 segno = sync_set->log_unsynced_first; segno <= sync_set->log_unsynced_last; segno++)
+	{
+		char		path[MAXPGPATH];
+		int			fd;
+
+		if (seg_fd >= 0 && segno == seg_no)
+			continue;			/* through this process's descriptor, below */
+		segment_path(segno, path, sizeof(path));
+		fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
+		if (fd < 0)
+		{
+			if (errno == ENOENT)
+				continue;		/* removed by a checkpoint: nothing left to sync */
+			ereport(PANIC,
+					(errcode_for_file_access(),
+					 errmsg("could not open aether log file \"%s\": %m", path)));
+		}
+		if (pg_fdatasync(fd) != 0)
+			ereport(PANIC,
+					(errcode_for_file_access(),
+					 errmsg("could not fsync aether log file \"%s\": %m", path)));
+		CloseTransientFile(fd);
+	}
+	if (seg_fd >= 0 && seg_no >= sync_set->log_unsynced_first &&
+		seg_no <= sync_set->log_unsynced_last && pg_fdatasync(seg_fd) != 0)
+		ereport(PANIC,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync aether log file \"" LOG_DIR "/log.%016llx\": %m",
+						(unsigned long long) seg_no)));
+	seg_dirty = false;
+	sync_set->log_unsynced = false;
+	return AE_OK;
 }
 
 static void
@@ -596,8 +647,13 @@ host_log_discard(void *ctx, uint64_t keep_from, uint64_t end)
 
 	if (end)
 	{
+		bool		have_end_seg = false;
 		uint64		expect = end_seg + 1;
 
+		for (int i = 0; i < n; i++)
+			have_end_seg |= segs[i] == end_seg;
+		if (!have_end_seg && end % LOG_SEGMENT_SIZE != 0)
+			expect = end_seg;	/* the file holding the end is gone: any later one is an error */
 		for (int i = 0; i < n; i++)
 		{
 			if (segs[i] <= end_seg)

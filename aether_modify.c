@@ -99,7 +99,7 @@ form_version(Relation rel, TupleTableSlot *slot, CommandId cid, uint16 extra_inf
 	tup->t_data->t_infomask &= ~HEAP_XACT_MASK;
 	tup->t_data->t_infomask2 &= ~HEAP2_XACT_MASK;
 	tup->t_data->t_infomask |= HEAP_XMAX_INVALID | extra_infomask;
-	HeapTupleHeaderSetXmin(tup->t_data, GetCurrentTransactionId());
+	HeapTupleHeaderSetXmin(tup->t_data, aetam_xid_for_write());
 	HeapTupleHeaderSetCmin(tup->t_data, cid);
 	HeapTupleHeaderSetXmax(tup->t_data, InvalidTransactionId);
 	tup->t_data->t_ctid = *tid;
@@ -454,7 +454,7 @@ stamp_xmax(HeapTupleHeader t, CommandId cid, ItemPointer next, bool keys_changed
 	t->t_infomask2 &= ~HEAP_KEYS_UPDATED;
 	if (keys_changed)
 		t->t_infomask2 |= HEAP_KEYS_UPDATED;
-	HeapTupleHeaderSetXmax(t, GetCurrentTransactionId());
+	HeapTupleHeaderSetXmax(t, aetam_xid_for_write());
 	HeapTupleHeaderAdjustCmax(t, &cid, &iscombo);
 	HeapTupleHeaderSetCmax(t, cid, iscombo);
 	t->t_ctid = *next;

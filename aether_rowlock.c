@@ -131,7 +131,7 @@ aetam_lock_finished(HeapTupleHeader t)
 void
 aetam_lock_version(HeapTupleHeader t, LockTupleMode mode)
 {
-	TransactionId me = GetCurrentTransactionId();
+	TransactionId me = aetam_xid_for_write();
 	bool		held, all_shared;
 	TransactionId other;
 	TransactionId newxmax = me;

@@ -175,6 +175,41 @@ aetam_engine(void)
 	return eng;
 }
 
+/*
+ * libpq/auth.h's hook, declared here: that header pulls in GSSAPI headers
+ * (libpq-be.h) that a server-dev install need not have.
+ */
+struct Port;
+typedef void (*ClientAuthentication_hook_type) (struct Port *, int);
+extern PGDLLIMPORT ClientAuthentication_hook_type ClientAuthentication_hook;
+
+static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+
+/*
+ * Hold new client connections until Aether's recovery has run (or failed):
+ * recovery moves PostgreSQL's next xid past every xid Aether's log may hold
+ * before anyone may take an xid (aetam_xid_for_write).
+ */
+static void
+aether_client_auth(struct Port *port, int status)
+{
+	if (prev_client_auth_hook)
+		prev_client_auth_hook(port, status);
+	if (gate == NULL)
+		return;
+	for (;;)
+	{
+		uint32		state = pg_atomic_read_u32(&gate->state);
+
+		if (state == RECOVERY_DONE || state == RECOVERY_FAILED)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 bool
 aetam_recovery_is_done(void)
 {
@@ -223,6 +258,8 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = aether_shmem_startup;
 
+	prev_client_auth_hook = ClientAuthentication_hook;
+	ClientAuthentication_hook = aether_client_auth;
 	aetam_xact_init();
 	aetam_utility_init();
 	aetam_worker_register();		/* defines aether.checkpoint_timeout, max_wal_size */

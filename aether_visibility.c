@@ -17,6 +17,9 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
+#include "access/xlog.h"
+
 #include "access/multixact.h"
 #include "access/subtrans.h"
 #include "access/transam.h"
@@ -272,6 +275,22 @@ visible_self_or_dirty(HeapTupleHeader t, Snapshot snap, bool dirty)
 /* ---- the vacuum horizon ---- */
 
 /*
+ * The caller may remove versions because xid committed: that removal goes to
+ * Aether's log, which is not ordered with PostgreSQL's WAL. An asynchronous
+ * commit's record may not be durable yet; flush PostgreSQL's WAL up to it
+ * first, or a crash could bring back xid as aborted with the versions it
+ * replaced already gone (heap gets this ordering from one WAL stream).
+ */
+static void
+commit_made_durable(TransactionId xid)
+{
+	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
+
+	if (!XLogRecPtrIsInvalid(lsn) && !RecoveryInProgress() && XLogNeedsFlush(lsn))
+		XLogFlush(lsn);
+}
+
+/*
  * Classify a version as VACUUM does. *dead_after receives the xmax that must
  * be older than the horizon for a RECENTLY_DEAD version to become DEAD.
  */
@@ -306,6 +325,7 @@ vacuum_status(HeapTupleHeader t, TransactionId *dead_after)
 		return HEAPTUPLE_DELETE_IN_PROGRESS;
 	if (!aetam_xid_committed(xmax))
 		return HEAPTUPLE_LIVE;
+	commit_made_durable(xmax);
 	*dead_after = xmax;
 	return HEAPTUPLE_RECENTLY_DEAD;
 }

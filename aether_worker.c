@@ -24,12 +24,15 @@
 
 #include <signal.h>
 
+#include "access/transam.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/smgr.h"
 #include "utils/timestamp.h"
 #include "utils/guc.h"
 
@@ -78,12 +81,31 @@ run_recovery(ae_engine *eng)
 {
 	ae_recovery_info ri;
 	ae_status	st;
+	uint64		consumed = 0;
 
 	aetam_recovery_begin();
 	ereport(LOG, (errmsg("aether: recovery starting")));
 	st = ae_recover(eng, &ri);
 	if (st != AE_OK)
 		recovery_failed(eng, &ri);
+
+	/*
+	 * No xid that Aether's log may hold is handed out again: move
+	 * PostgreSQL's next xid past the limit noted in the log (see
+	 * aetam_xid_for_write) by committing empty transactions. Clients are
+	 * held at connection until the gate opens (aether_shmem.c).
+	 */
+	while (U64FromFullTransactionId(ReadNextFullTransactionId()) < ri.note)
+	{
+		StartTransactionCommand();
+		(void) GetTopTransactionId();
+		CommitTransactionCommand();
+		consumed++;
+	}
+	if (consumed > 0)
+		ereport(LOG,
+				(errmsg("aether: skipped %llu transaction ids that the log may hold",
+						(unsigned long long) consumed)));
 	if (ri.fresh)
 		ereport(LOG, (errmsg("aether: no control file, starting a new log")));
 	else if (ri.clean && ri.records == 0)
@@ -124,6 +146,8 @@ aether_worker_main(Datum arg)
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
+	/* no database: only to run transactions that use up xids (run_recovery) */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	eng = aetam_engine_nowait();
 
 	/*
@@ -142,6 +166,9 @@ aether_worker_main(Datum arg)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 200L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();	/* absorbs barriers, e.g. DROP DATABASE's smgr release */
+		/* no transactions here: close what write-back and checkpoints opened */
+		smgrcloseall();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -179,7 +206,7 @@ aetam_worker_register(void)
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "aether");

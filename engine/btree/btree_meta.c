@@ -193,7 +193,8 @@ ae_btree_create(ae_engine *eng, ae_file_id file)
 	ae_page_opq(ae_buf_page(root))->left = AE_NO_BLOCK;
 	ae_page_opq(ae_buf_page(root))->right = AE_NO_BLOCK;
 	ae_mtr_begin(eng, &m);
-	bt_meta_log(&m, meta);
+	/* images: redo rebuilds both pages from nothing (the file may be empty) */
+	ae_mtr_log_page_image(&m, meta);
 	ae_mtr_log_page_image(&m, root);
 	st = ae_mtr_commit(&m, NULL);
 	ae_buf_release(root);

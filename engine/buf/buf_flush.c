@@ -242,6 +242,21 @@ ae_buf_discard_all(ae_engine *eng)
 		invalidate(eng, buf_desc(eng->pool, i), NULL, false);
 }
 
+ae_lsn
+ae_buf_max_page_lsn(ae_engine *eng)
+{
+	ae_lsn		max = 0;
+
+	for (uint32_t i = 0; i < eng->pool->nframes; i++)
+	{
+		ae_buf	   *b = buf_desc(eng->pool, i);
+
+		if ((atomic_load(&b->state) & BS_VALID) && ae_page_hdr(ae_buf_page(b))->lsn > max)
+			max = ae_page_hdr(ae_buf_page(b))->lsn;
+	}
+	return max;
+}
+
 void
 ae_buf_get_stats(ae_engine *eng, ae_engine_stats *out)
 {

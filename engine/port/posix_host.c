@@ -27,7 +27,7 @@ typedef struct fd_entry
 	bool		is_log;
 	ae_file_id	file;			/* relation file, when !is_log */
 	uint64_t	seg;			/* log segment, when is_log */
-	bool		unsynced;		/* log segment written since last log_sync */
+	bool		unsynced;		/* written since the last sync (fdatasync'd when evicted) */
 	int			fd;
 } fd_entry;
 
@@ -190,6 +190,7 @@ px_write_block(void *ctx, ae_file_id f, uint32_t blk, const void *page)
 		entry_name(c, e, name, sizeof(name));
 		return io_fail(f, blk, "write", name);
 	}
+	e->unsynced = true;			/* synced by sync_written, or when the descriptor is evicted */
 	return AE_OK;
 }
 
@@ -309,8 +310,11 @@ px_sync_written(void *ctx)
 	{
 		fd_entry   *e = &c->fds[i];
 
-		if (e->used && !e->is_log && fdatasync(e->fd) != 0)
+		if (!e->used || e->is_log || !e->unsynced)
+			continue;
+		if (fdatasync(e->fd) != 0)
 			return io_fail(e->file, AE_NO_BLOCK, "fdatasync", "relation file");
+		e->unsynced = false;
 	}
 	return AE_OK;
 }

@@ -72,6 +72,7 @@ control_write(ae_engine *eng, uint32_t state, ae_lsn redo, ae_lsn end, uint64_t 
 	c.end_lsn = end;
 	c.time = when;
 	c.count = atomic_load(&eng->wal->checkpoints) + 1;
+	c.note = ae_wal_note_max(eng);
 	c.crc = control_crc(&c);
 	return eng->host.control_write(eng->host.ctx, &c, sizeof(c));
 }
@@ -121,6 +122,33 @@ ae_checkpoint(ae_engine *eng, bool shutdown, ae_checkpoint_info *out)
 	return st;
 }
 
+/*
+ * The bytes just before the redo point must exist: the checkpoint kept the
+ * log file holding it (log files are removed only when wholly before it).
+ * If they are gone, replay would find nothing and quietly skip whatever the
+ * log held after the redo point. (The very first redo point, at the start
+ * of the log, and one exactly at a file boundary cannot be checked so.)
+ */
+static ae_status
+check_log_reaches(ae_engine *eng, ae_lsn redo)
+{
+	char		buf[8];
+	size_t		got = 0;
+	ae_status	st;
+
+	if (redo <= AE_WAL_START_LSN || redo % AE_LOG_FILE_GRANULE == 0)
+		return AE_OK;
+	st = eng->host.log_read(eng->host.ctx, redo - sizeof(buf), buf, sizeof(buf), &got);
+	if (st != AE_OK)
+		return st;
+	if (got < sizeof(buf))
+		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,
+					   "the log before the redo point (LSN %llu) is missing: "
+					   "a log file is missing or damaged at LSN %llu",
+					   (unsigned long long) redo, (unsigned long long) redo);
+	return AE_OK;
+}
+
 ae_status
 ae_recover(ae_engine *eng, ae_recovery_info *out)
 {
@@ -131,6 +159,17 @@ ae_recover(ae_engine *eng, ae_recovery_info *out)
 	ae_status	st;
 
 	memset(out, 0, sizeof(*out));
+	/*
+	 * Recovery resumes logging at the end of the durable log; a record logged
+	 * but not flushed before it would leave pool pages stamped with LSNs past
+	 * that point, and redo would later skip new records for them.
+	 */
+	if (ae_buf_max_page_lsn(eng) > ae_wal_flushed_lsn(eng))
+		return ae_fail(AE_INVALID, (ae_file_id) {0}, AE_NO_BLOCK,
+					   "recovery must run before anything is logged, or after the pool was "
+					   "discarded (a page has LSN %llu, the log is durable to %llu)",
+					   (unsigned long long) ae_buf_max_page_lsn(eng),
+					   (unsigned long long) ae_wal_flushed_lsn(eng));
 	st = ae_control_read(eng, &c);
 	if (st == AE_NOT_FOUND)
 	{
@@ -143,9 +182,13 @@ ae_recover(ae_engine *eng, ae_recovery_info *out)
 		return st;
 	out->clean = !out->fresh && c.state == AE_STATE_SHUTDOWN;
 	out->redo_lsn = c.redo_lsn;
+	if ((st = check_log_reaches(eng, c.redo_lsn)) != AE_OK)
+		return st;
 
+	ae_wal_set_note_max(eng, c.note);	/* notes after the redo point raise it */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = ae_wal_replay(eng, c.redo_lsn, &end, &out->records);
+	out->note = ae_wal_note_max(eng);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	out->seconds = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	out->end_lsn = end;

@@ -52,6 +52,7 @@ void
 ae_wal_register_builtin(void)
 {
 	ae_page_register_redo();
+	ae_note_register_redo();
 	if (ae_btree_register_redo)
 		ae_btree_register_redo();
 }

@@ -108,6 +108,29 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 	return st;
 }
 
+/*
+ * Hand the log up to at least upto to the host without syncing it (the
+ * bytes then survive a crash of the processes, not of the machine). A later
+ * ae_wal_flush syncs them: the host's log_sync covers bytes written by any
+ * process.
+ */
+ae_status
+ae_wal_write(ae_engine *eng, ae_lsn upto)
+{
+	wal_shared *w = eng->wal;
+	ae_status	st;
+
+	if (upto > atomic_load(&w->insert_lsn))
+		upto = atomic_load(&w->insert_lsn);
+	if (atomic_load(&w->written_lsn) >= upto)
+		return AE_OK;
+	ae_latch_acquire(&w->flush_latch, true);
+	st = write_ring(eng, w, atomic_load(&w->written_lsn),
+					atomic_load_explicit(&w->insert_lsn, memory_order_acquire));
+	ae_latch_release(&w->flush_latch);
+	return st;
+}
+
 /* Copy n bytes to the ring at LSN pos (space already reserved). */
 static void
 copy_in(wal_shared *w, uint64_t pos, const char *src, size_t n)

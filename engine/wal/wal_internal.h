@@ -42,6 +42,7 @@ typedef struct wal_shared
 	 */
 	_Atomic uint64_t redo_lsn;
 	ae_latch	checkpoint_latch;	/* one checkpoint at a time (L0, checkpoint.c) */
+	_Atomic uint64_t note_max;	/* largest ae_wal_note value (note.c) */
 	_Atomic uint64_t records;
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t flushes;
@@ -86,6 +87,10 @@ void		ae_wal_set_redo_lsn(ae_engine *eng, ae_lsn lsn);
 void		ae_wal_register_builtin(void);
 /* AE_RMGR_PAGE (page_redo.c). */
 void		ae_page_register_redo(void);
+/* AE_RMGR_NOTE (note.c). */
+void		ae_note_register_redo(void);
+/* Set the shared note maximum (recovery, from the control file). */
+void		ae_wal_set_note_max(ae_engine *eng, uint64_t value);
 
 static inline size_t
 ae_wal_align(size_t n)

@@ -1549,11 +1549,16 @@ test_checkpoint_recovery(void)
 
 	memset(model, 0, sizeof(model));
 	AE_OKAY(fx_open(&x, 64));
+	AE_CHECK(ae_recover(x.eng, &ri) == AE_INVALID);	/* the tree's creation is not durable yet */
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
 	AE_OKAY(ae_recover(x.eng, &ri));
 	AE_CHECK(ri.fresh && !ri.clean);
 	AE_REQUIRE(run_model(&x, 20000, 0));
+	AE_OKAY(ae_wal_note(x.eng, 1000));
 	AE_OKAY(ae_checkpoint(x.eng, false, &ci));
 	AE_CHECK(ci.pages_written > 0 && ci.redo_lsn > AE_WAL_START_LSN);
+	AE_OKAY(ae_wal_note(x.eng, 700));	/* notes only grow */
+	AE_CHECK(ae_wal_note_max(x.eng) == 1000);
 	AE_OKAY(ae_control_read(x.eng, &c));
 	AE_CHECK(c.redo_lsn == ci.redo_lsn && c.state == AE_STATE_RUNNING && c.end_lsn >= c.redo_lsn);
 	ae_engine_get_stats(x.eng, &st);
@@ -1569,11 +1574,15 @@ test_checkpoint_recovery(void)
 	AE_CHECK(torn > 0);
 	AE_OKAY(ae_recover(x.eng, &ri));
 	AE_CHECK(!ri.fresh && !ri.clean && ri.redo_lsn == ci.redo_lsn && ri.records > 100);
+	AE_CHECK(ri.note == 1000);	/* from the control file */
 	AE_CHECK(model_compare(&x, vbuf));
+	AE_OKAY(ae_wal_note(x.eng, 5000));
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
 
 	/* a crash right after recovery: recovering again is harmless */
 	ae_buf_discard_all(x.eng);
 	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(ri.note == 5000);	/* replayed after the redo point */
 	AE_CHECK(model_compare(&x, vbuf));
 
 	/* the tree keeps working, and a shutdown checkpoint leaves nothing to redo */

@@ -81,4 +81,7 @@ void		ae_buf_drop_db(ae_engine *eng, uint32_t db);
 /* Forget every cached page without writing (tests: simulate losing the pool). */
 void		ae_buf_discard_all(ae_engine *eng);
 
+/* The highest page LSN of any page in the pool (no latches: for quiet moments such as recovery). */
+ae_lsn		ae_buf_max_page_lsn(ae_engine *eng);
+
 #endif

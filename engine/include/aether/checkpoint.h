@@ -22,7 +22,7 @@
  * Control file layout (little endian, 64 bytes):
  *   0 magic "AECT" | 4 version | 8 state | 12 reserved | 16 redo LSN |
  *   24 end LSN | 32 checkpoint time (s since epoch) | 40 checkpoint count |
- *   48 reserved (12 bytes) | 60 CRC32C of bytes 0..59
+ *   48 note (ae_wal_note maximum) | 56 reserved (4 bytes) | 60 CRC32C of 0..59
  */
 #ifndef AETHER_CHECKPOINT_H
 #define AETHER_CHECKPOINT_H
@@ -30,6 +30,13 @@
 #include "aether/wal.h"
 
 #define AE_CONTROL_MAGIC	0x54434541u	/* "AECT" */
+
+/*
+ * Hosts keep the log in files of a size that is a multiple of this (both
+ * hosts use 16 MiB): recovery cannot check the bytes before a redo point
+ * that falls on such a boundary (the file before it may be removed).
+ */
+#define AE_LOG_FILE_GRANULE	((uint64_t) 16 * 1024 * 1024)
 #define AE_CONTROL_VERSION	1
 
 enum
@@ -48,7 +55,8 @@ typedef struct ae_control
 	uint64_t	end_lsn;
 	uint64_t	time;
 	uint64_t	count;
-	uint8_t		reserved2[12];
+	uint64_t	note;			/* ae_wal_note_max at the checkpoint */
+	uint8_t		reserved2[4];
 	uint32_t	crc;
 } ae_control;
 
@@ -75,13 +83,17 @@ typedef struct ae_recovery_info
 	ae_lsn		redo_lsn;		/* replay started here */
 	ae_lsn		end_lsn;		/* and the valid log ended here */
 	uint64_t	records;		/* records read in complete groups */
+	uint64_t	note;			/* the host's note maximum (ae_wal_note) */
 	double		seconds;		/* time spent replaying */
 } ae_recovery_info;
 
 /*
  * Bring the relation files up to date with the log after a crash (or check
  * that nothing is to be done after a clean stop), then checkpoint. Entry: no
- * other process uses the engine until it returns. Progress goes to
+ * other process uses the engine until it returns, and no page in the pool
+ * carries an LSN past the durable log (nothing logged since the engine was
+ * created, or the pool discarded as after a simulated crash): AE_INVALID
+ * otherwise, since redo would later skip new records for such pages. Progress goes to
  * host->message at AE_LOG_INFO every few seconds.
  */
 ae_status	ae_recover(ae_engine *eng, ae_recovery_info *out);

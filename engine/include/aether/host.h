@@ -15,7 +15,9 @@
  *  3. read_block() of a block beyond the end of the file returns AE_NOT_FOUND.
  *  4. log_* address one unbounded byte stream; the host maps it to files.
  *     log_read() past the written end returns the bytes that exist (*got may
- *     be short, zero at the end).
+ *     be short, zero at the end). log_sync() makes durable every log byte
+ *     written so far by any process (log_write and log_sync are only called
+ *     under the engine's log flush latch, one process at a time).
  *  5. Callbacks may be called while the engine holds page latches; they must
  *     not call back into the engine.
  *  6. Checkpoints and recovery (aether/checkpoint.h) also need control_read,

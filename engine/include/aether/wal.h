@@ -39,6 +39,7 @@ enum
 	AE_RMGR_PAGE = 1,			/* generic: full page image, byte patches (wal/page_redo.c) */
 	AE_RMGR_BTREE = 2,			/* btree/btree_redo.c */
 	AE_RMGR_OVERFLOW = 3,		/* btree/overflow.c */
+	AE_RMGR_NOTE = 4,			/* a number the host wants kept with the log (wal/note.c) */
 	AE_RMGR_MAX = 16
 };
 
@@ -127,6 +128,9 @@ ae_lsn		ae_wal_flushed_lsn(ae_engine *eng);	/* everything before this is durable
 /* Make the log durable up to at least lsn (group commit: one writer, others wait). */
 ae_status	ae_wal_flush(ae_engine *eng, ae_lsn upto);
 
+/* Hand the log up to at least lsn to the host, without waiting for it to be durable. */
+ae_status	ae_wal_write(ae_engine *eng, ae_lsn upto);
+
 /* ---- redo ---- */
 typedef ae_status (*ae_redo_fn) (ae_engine *eng, const ae_log_record *rec, void *page);
 
@@ -148,6 +152,18 @@ ae_status	ae_wal_scan(ae_engine *eng, ae_lsn from, ae_wal_visit_fn fn, void *arg
 
 /* Set the log position to resume at (after replay; the next insert starts there). */
 void		ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn);
+
+/*
+ * Notes: a host keeps one number with the log that only grows (the
+ * PostgreSQL host: a transaction id above every xid its rows carry, so that
+ * none is reused after a crash). ae_wal_note logs a record with value and
+ * raises the shared maximum; checkpoints store the maximum in the control
+ * file and recovery returns it (ae_recovery_info.note), having replayed the
+ * notes after the redo point. Logged before the records it covers, so a
+ * durable record implies a durable note.
+ */
+ae_status	ae_wal_note(ae_engine *eng, uint64_t value);
+uint64_t	ae_wal_note_max(ae_engine *eng);
 
 /* CRC32C (Castagnoli), exposed for tests and other modules. */
 uint32_t	ae_crc32c(uint32_t crc, const void *data, size_t len);
