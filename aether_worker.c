@@ -15,7 +15,9 @@
  *     200 ms), and removes the rows of rolled-back work (aether_undo.c).
  *  3. It takes a checkpoint every aether.checkpoint_timeout, or sooner once
  *     aether.max_wal_size of log has been written since the last one.
- *  4. On shutdown (SIGTERM, sent before PostgreSQL's shutdown checkpoint) it
+ *  4. Every second it records the durable end of the log in the control file
+ *     (ae_control_advance_end), so recovery can tell damage from a torn tail.
+ *  5. On shutdown (SIGTERM, sent before PostgreSQL's shutdown checkpoint) it
  *     takes a shutdown checkpoint, so the next start has nothing to redo.
  * A failed checkpoint is logged and retried; a failed fsync PANICs inside
  * the host (aether_host.c).
@@ -92,14 +94,16 @@ run_recovery(ae_engine *eng)
 	/*
 	 * No xid that Aether's log may hold is handed out again: move
 	 * PostgreSQL's next xid past the limit noted in the log (see
-	 * aetam_xid_for_write) by committing empty transactions. Clients are
-	 * held at connection until the gate opens (aether_shmem.c).
+	 * aetam_xid_for_write) by taking those xids in transactions that ABORT,
+	 * so that clog says so: a transaction in flight at the crash has rows
+	 * in Aether's log under one of them, and they must stay invisible.
+	 * Clients are held at connection until the gate opens (aether_shmem.c).
 	 */
 	while (U64FromFullTransactionId(ReadNextFullTransactionId()) < ri.note)
 	{
 		StartTransactionCommand();
 		(void) GetTopTransactionId();
-		CommitTransactionCommand();
+		AbortCurrentTransaction();
 		consumed++;
 	}
 	if (consumed > 0)
@@ -142,6 +146,7 @@ aether_worker_main(Datum arg)
 {
 	ae_engine  *eng;
 	TimestampTz last_checkpoint;
+	TimestampTz last_end_mark = 0;
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -176,6 +181,12 @@ aether_worker_main(Datum arg)
 		}
 		report(ae_wal_flush(eng, ae_wal_insert_lsn(eng)), "log flush");
 		(void) aetam_undo_run(eng);
+		if (TimestampDifferenceExceeds(last_end_mark, GetCurrentTimestamp(), 1000))
+		{
+			/* damage before this point of the log is then reported, not taken for a torn tail */
+			report(ae_control_advance_end(eng), "recording the durable log end");
+			last_end_mark = GetCurrentTimestamp();
+		}
 		ae_engine_get_stats(eng, &s);
 		redo = s.checkpoint_redo_lsn;
 		if (TimestampDifferenceExceeds(last_checkpoint, GetCurrentTimestamp(),

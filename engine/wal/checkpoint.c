@@ -150,6 +150,28 @@ check_log_reaches(ae_engine *eng, ae_lsn redo)
 }
 
 ae_status
+ae_control_advance_end(ae_engine *eng)
+{
+	wal_shared *w = eng->wal;
+	ae_control	c;
+	ae_lsn		flushed = ae_wal_flushed_lsn(eng);
+	ae_status	st;
+
+	ae_latch_acquire(&w->checkpoint_latch, true);	/* L0: not during a checkpoint */
+	st = ae_control_read(eng, &c);
+	if (st == AE_OK && flushed > c.end_lsn)
+	{
+		c.end_lsn = flushed;
+		if (ae_wal_note_max(eng) > c.note)
+			c.note = ae_wal_note_max(eng);
+		c.crc = control_crc(&c);
+		st = eng->host.control_write(eng->host.ctx, &c, sizeof(c));
+	}
+	ae_latch_release(&w->checkpoint_latch);
+	return st;
+}
+
+ae_status
 ae_recover(ae_engine *eng, ae_recovery_info *out)
 {
 	ae_control	c;

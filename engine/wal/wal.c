@@ -88,7 +88,7 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 		upto = atomic_load(&w->insert_lsn);
 	if (atomic_load(&w->flushed_lsn) >= upto)
 		return AE_OK;
-
+	atomic_fetch_add_explicit(&w->flush_requests, 1, memory_order_relaxed);
 	ae_latch_acquire(&w->flush_latch, true);
 	if (atomic_load(&w->flushed_lsn) >= upto)
 	{

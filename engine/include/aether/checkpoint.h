@@ -15,9 +15,11 @@
  * mini-transaction group from its redo point to the end of the valid log
  * (idempotent by page LSN; full-page images repair torn pages), cuts off a
  * torn tail, resumes logging there and takes a checkpoint. The log must
- * reach the control file's end position: if it stops short, a log file is
- * missing or damaged, and recovery fails with AE_CORRUPT rather than
- * silently losing what the log held.
+ * reach the control file's end position (set by each checkpoint and moved
+ * forward every second by ae_control_advance_end): if it stops short, a log
+ * file is missing or damaged, and recovery fails with AE_CORRUPT rather than
+ * silently losing what the log held. Damage in the log written after that
+ * position cannot be told from a torn tail.
  *
  * Control file layout (little endian, 64 bytes):
  *   0 magic "AECT" | 4 version | 8 state | 12 reserved | 16 redo LSN |
@@ -97,6 +99,15 @@ typedef struct ae_recovery_info
  * host->message at AE_LOG_INFO every few seconds.
  */
 ae_status	ae_recover(ae_engine *eng, ae_recovery_info *out);
+
+/*
+ * Record in the control file that the log is durable up to the current
+ * flushed position (redo point unchanged). Called every second or so by the
+ * host, it narrows what recovery must take for a torn tail: a log that
+ * ends before that position is reported as damaged. No-op when nothing new
+ * was flushed.
+ */
+ae_status	ae_control_advance_end(ae_engine *eng);
 
 /* Read and validate the control file (AE_NOT_FOUND: none; AE_CORRUPT: bad). */
 ae_status	ae_control_read(ae_engine *eng, ae_control *out);
