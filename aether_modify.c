@@ -420,6 +420,18 @@ check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapsho
 		}
 		else if (aetam_xid_committed(xmax))
 		{
+			/*
+			 * The updater finished between choosing the base (its new version
+			 * was still in progress then) and now: not a delete, read again.
+			 * (Waiting for a finished xid returns at once.)
+			 */
+			for (int i = 0; i < rs->base; i++)
+				if (TransactionIdEquals(HeapTupleHeaderGetRawXmin(rs->vers.v[i]), xmax))
+				{
+					*wait_xid = xmax;
+					tmfd->xmax = xmax;
+					return TM_BeingModified;
+				}
 			tmfd->xmax = xmax;
 			if (!ItemPointerEquals(&t->t_ctid, tid))
 			{
@@ -633,9 +645,25 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		uint64		newrowid = rowid;
 		HeapTuple	newtup;
 
+		/*
+		 * The executor locks the row in *lockmode when we fail with
+		 * TM_Updated (EvalPlanQual), so it must be set on every return, as
+		 * heap_update does: a stale value (FOR KEY SHARE) let two waiting
+		 * updaters share the lock in a MultiXact and then each wait for the
+		 * other (a false deadlock).
+		 */
+		*lockmode = LockTupleExclusive;
 		res = read_for_change(rel, otid, cid, snapshot, crosscheck, wait, XLTW_Update, tmfd, &rs);
 		if (res != TM_Ok)
+		{
+			if (res == TM_Updated && rs.base >= 0)
+			{
+				(void) indexed_columns_changed(rel, rs.vers.v[rs.base], rs.vers.len[rs.base],
+											   slot, &keys_changed);
+				*lockmode = keys_changed ? LockTupleExclusive : LockTupleNoKeyExclusive;
+			}
 			return res;
+		}
 		move = indexed_columns_changed(rel, rs.vers.v[rs.base], rs.vers.len[rs.base], slot,
 									   &keys_changed) ||
 			needs_old_row_after_update(rel);
