@@ -67,6 +67,7 @@ extern int	aetam_pool_pages;
 /* aether_host.c */
 extern void aetam_host_init(ae_host *host);
 extern ae_file_id aetam_file_id(const RelFileNode *rnode);
+extern RelFileNode aetam_rnode(ae_file_id f);
 extern void aetam_log_dir_ensure(void);
 extern void aetam_log_file_name(uint64 lsn, char *buf, size_t size);
 extern Size aetam_host_shmem_size(void);

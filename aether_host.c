@@ -46,8 +46,8 @@ aetam_file_id(const RelFileNode *rnode)
 	return f;
 }
 
-static RelFileNode
-to_rnode(ae_file_id f)
+RelFileNode
+aetam_rnode(ae_file_id f)
 {
 	RelFileNode rnode;
 
@@ -81,7 +81,7 @@ host_nblocks(void *ctx, ae_file_id f, uint32_t *nblocks)
 
 	PG_TRY();
 	{
-		SMgrRelation reln = smgropen(to_rnode(f), InvalidBackendId);
+		SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
 
 		*nblocks = smgrexists(reln, MAIN_FORKNUM) ? smgrnblocks(reln, MAIN_FORKNUM) : 0;
 	}
@@ -101,7 +101,7 @@ host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 
 	PG_TRY();
 	{
-		SMgrRelation reln = smgropen(to_rnode(f), InvalidBackendId);
+		SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
 
 		if (!smgrexists(reln, MAIN_FORKNUM) || blk >= smgrnblocks(reln, MAIN_FORKNUM))
 			st = AE_NOT_FOUND;
@@ -234,7 +234,7 @@ host_sync_written(void *ctx)
 	{
 		PG_TRY();
 		{
-			SMgrRelation reln = smgropen(to_rnode(files[i]), InvalidBackendId);
+			SMgrRelation reln = smgropen(aetam_rnode(files[i]), InvalidBackendId);
 
 			/* a file dropped meanwhile needs nothing; a failed fsync PANICs */
 			if (smgrexists(reln, MAIN_FORKNUM))
@@ -266,7 +266,7 @@ host_write_block(void *ctx, ae_file_id f, uint32_t blk, const void *page)
 
 	PG_TRY();
 	{
-		SMgrRelation reln = smgropen(to_rnode(f), InvalidBackendId);
+		SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
 
 		/*
 		 * A file that no longer exists was unlinked by a committed DROP (its
@@ -301,7 +301,7 @@ host_sync_file(void *ctx, ae_file_id f)
 
 	PG_TRY();
 	{
-		SMgrRelation reln = smgropen(to_rnode(f), InvalidBackendId);
+		SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
 
 		if (smgrexists(reln, MAIN_FORKNUM))
 			smgrimmedsync(reln, MAIN_FORKNUM);

@@ -200,12 +200,7 @@ row_is_aborted(const void *val, size_t vlen)
 static bool
 file_exists(ae_file_id f)
 {
-	RelFileNode rnode;
-
-	rnode.spcNode = f.spc;
-	rnode.dbNode = f.db;
-	rnode.relNode = f.rel;
-	return smgrexists(smgropen(rnode, InvalidBackendId), MAIN_FORKNUM);
+	return smgrexists(smgropen(aetam_rnode(f), InvalidBackendId), MAIN_FORKNUM);
 }
 
 /* Delete the aborted rows of one range; returns how many. */
