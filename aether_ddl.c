@@ -268,6 +268,7 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 		PruneResult pr;
 		unsigned char key[8];
 		ae_status	st;
+		int			ncopies;
 
 		vacuum_delay_point();
 		aetam_parse_versions(rel, rowid, &row, &vers);
@@ -287,6 +288,7 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 			st = ae_btree_cas(&tree, key, 8, row.data, row.len, rebuilt.data, rebuilt.len);
 			ae_bytes_free(&rebuilt);
 		}
+		ncopies = pr.kept;		/* out[0..ncopies) are palloc'd copies */
 		if (pr.kept_multi)
 			total.kept_multi = true;
 		if (st == AE_CONFLICT)
@@ -305,7 +307,7 @@ aetam_relation_vacuum(Relation rel, struct VacuumParams *params,
 		total.oldest_xid = pr.oldest_xid;
 		live += pr.kept > 0 ? 1 : 0;
 		removed_versions += pr.removed;
-		for (int i = 0; i < pr.kept; i++)
+		for (int i = 0; i < ncopies; i++)
 			pfree(out[i]);
 		pfree(out);
 		pfree(outlen);

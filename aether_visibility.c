@@ -275,19 +275,20 @@ visible_self_or_dirty(HeapTupleHeader t, Snapshot snap, bool dirty)
 /* ---- the vacuum horizon ---- */
 
 /*
- * The caller may remove versions because xid committed: that removal goes to
- * Aether's log, which is not ordered with PostgreSQL's WAL. An asynchronous
- * commit's record may not be durable yet; flush PostgreSQL's WAL up to it
- * first, or a crash could bring back xid as aborted with the versions it
- * replaced already gone (heap gets this ordering from one WAL stream).
+ * May a version be removed because xid, its deleter, committed? Only once
+ * that commit is durable: the removal goes to Aether's log, which is not
+ * ordered with PostgreSQL's WAL, and an asynchronous commit's record may not
+ * have reached the disk yet (a crash would bring xid back as aborted with
+ * the version it replaced gone). Heap gets this ordering from one WAL
+ * stream; like heap's hint bits, such a version simply waits (the WAL writer
+ * flushes within wal_writer_delay).
  */
-static void
-commit_made_durable(TransactionId xid)
+static bool
+commit_is_durable(TransactionId xid)
 {
 	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
 
-	if (!XLogRecPtrIsInvalid(lsn) && !RecoveryInProgress() && XLogNeedsFlush(lsn))
-		XLogFlush(lsn);
+	return XLogRecPtrIsInvalid(lsn) || RecoveryInProgress() || !XLogNeedsFlush(lsn);
 }
 
 /*
@@ -325,8 +326,9 @@ vacuum_status(HeapTupleHeader t, TransactionId *dead_after)
 		return HEAPTUPLE_DELETE_IN_PROGRESS;
 	if (!aetam_xid_committed(xmax))
 		return HEAPTUPLE_LIVE;
-	commit_made_durable(xmax);
-	*dead_after = xmax;
+	/* RECENTLY_DEAD with no dead_after: not removable yet, whatever the horizon */
+	if (commit_is_durable(xmax))
+		*dead_after = xmax;
 	return HEAPTUPLE_RECENTLY_DEAD;
 }
 
@@ -336,7 +338,8 @@ aetam_version_vacuum_status(HeapTupleHeader t, TransactionId oldest_xmin)
 	TransactionId dead_after;
 	HTSV_Result res = vacuum_status(t, &dead_after);
 
-	if (res == HEAPTUPLE_RECENTLY_DEAD && TransactionIdPrecedes(dead_after, oldest_xmin))
+	if (res == HEAPTUPLE_RECENTLY_DEAD && TransactionIdIsValid(dead_after) &&
+		TransactionIdPrecedes(dead_after, oldest_xmin))
 		return HEAPTUPLE_DEAD;
 	return res;
 }
@@ -350,7 +353,7 @@ aetam_version_dead(HeapTupleHeader t, GlobalVisState *vistest)
 
 	if (res == HEAPTUPLE_DEAD)
 		return true;
-	return res == HEAPTUPLE_RECENTLY_DEAD &&
+	return res == HEAPTUPLE_RECENTLY_DEAD && TransactionIdIsValid(dead_after) &&
 		GlobalVisTestIsRemovableXid(vistest, dead_after);
 }
 
