@@ -222,6 +222,9 @@ extern TransactionId aetam_index_delete_tuples(Relation rel, TM_IndexDeleteOp *d
 extern void aetam_xact_init(void);
 extern void aetam_xact_wrote(void);
 extern TransactionId aetam_xid_for_write(void);
+/* aether_visibility.c: is xid's (asynchronous) commit record durable yet? */
+extern bool aetam_commit_is_durable(TransactionId xid);
+extern void aetam_make_commit_durable(TransactionId xid);
 
 /* aether_utility.c */
 extern void aetam_utility_init(void);

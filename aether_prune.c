@@ -153,6 +153,22 @@ aetam_prune_pending(Relation rel)
 				i++;
 				continue;
 			}
+			/*
+			 * The writer's commit must be durable before the versions it
+			 * replaced may go (aetam_commit_is_durable). With asynchronous
+			 * commits that takes up to wal_writer_delay: wait for it, unless
+			 * the list is half full, then flush PostgreSQL's WAL once (it
+			 * covers every older commit too).
+			 */
+			if (TransactionIdIsValid(c->writer) && !aetam_commit_is_durable(c->writer))
+			{
+				if (ncandidates < PRUNE_LIST_SIZE / 2)
+				{
+					i++;
+					continue;
+				}
+				aetam_make_commit_durable(c->writer);
+			}
 			if (vistest == NULL)
 				vistest = GlobalVisTestFor(rel);
 			done++;

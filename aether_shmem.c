@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -195,8 +196,8 @@ aether_client_auth(struct Port *port, int status)
 {
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
-	if (gate == NULL)
-		return;
+	if (gate == NULL || RecoveryInProgress())
+		return;					/* a hot standby: Aether's worker starts only at promotion */
 	for (;;)
 	{
 		uint32		state = pg_atomic_read_u32(&gate->state);

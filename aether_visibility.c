@@ -283,12 +283,21 @@ visible_self_or_dirty(HeapTupleHeader t, Snapshot snap, bool dirty)
  * stream; like heap's hint bits, such a version simply waits (the WAL writer
  * flushes within wal_writer_delay).
  */
-static bool
-commit_is_durable(TransactionId xid)
+bool
+aetam_commit_is_durable(TransactionId xid)
 {
 	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
 
 	return XLogRecPtrIsInvalid(lsn) || RecoveryInProgress() || !XLogNeedsFlush(lsn);
+}
+
+void
+aetam_make_commit_durable(TransactionId xid)
+{
+	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
+
+	if (!XLogRecPtrIsInvalid(lsn) && !RecoveryInProgress())
+		XLogFlush(lsn);
 }
 
 /*
@@ -327,7 +336,7 @@ vacuum_status(HeapTupleHeader t, TransactionId *dead_after)
 	if (!aetam_xid_committed(xmax))
 		return HEAPTUPLE_LIVE;
 	/* RECENTLY_DEAD with no dead_after: not removable yet, whatever the horizon */
-	if (commit_is_durable(xmax))
+	if (aetam_commit_is_durable(xmax))
 		*dead_after = xmax;
 	return HEAPTUPLE_RECENTLY_DEAD;
 }
