@@ -40,35 +40,31 @@ typedef struct PruneCandidate
 	int			tries;
 } PruneCandidate;
 
+/* oldest first: this backend's transactions in the order they ended */
 static PruneCandidate candidates[PRUNE_LIST_SIZE];
 static int	ncandidates = 0;
-static int	next_slot = 0;		/* ring position once the list is full */
+
+static void
+forget(int i)
+{
+	memmove(&candidates[i], &candidates[i + 1], sizeof(PruneCandidate) * (ncandidates - i - 1));
+	ncandidates--;
+}
 
 void
 aetam_prune_note(Relation rel, uint64 rowid)
 {
 	PruneCandidate *c;
 
-	if (ncandidates < PRUNE_LIST_SIZE)
-		c = &candidates[ncandidates++];
-	else
-	{
-		c = &candidates[next_slot];	/* forget the oldest: VACUUM will find it */
-		next_slot = (next_slot + 1) % PRUNE_LIST_SIZE;
-	}
+	if (ncandidates == PRUNE_LIST_SIZE)
+		forget(0);				/* the oldest: VACUUM will find it */
+	c = &candidates[ncandidates++];
 	c->rnode = rel->rd_node;
 	c->rowid = rowid;
 	c->writer = GetTopTransactionIdIfAny();
 	c->tries = 0;
 }
 
-static void
-forget(int i)
-{
-	candidates[i] = candidates[--ncandidates];
-	if (next_slot >= ncandidates)
-		next_slot = 0;
-}
 
 /*
  * Prune one row. Returns true when the candidate is finished with (pruned,
@@ -146,13 +142,15 @@ aetam_prune_pending(Relation rel)
 		{
 			PruneCandidate *c = &candidates[i];
 
-			if (c->rnode.dbNode != rel->rd_node.dbNode ||
-				(TransactionIdIsValid(c->writer) &&
-				 (TransactionIdEquals(c->writer, me) || TransactionIdIsInProgress(c->writer))))
+			if (c->rnode.dbNode != rel->rd_node.dbNode)
 			{
 				i++;
 				continue;
 			}
+			/* the rest are newer: still running, or ours */
+			if (TransactionIdIsValid(c->writer) &&
+				(TransactionIdEquals(c->writer, me) || TransactionIdIsInProgress(c->writer)))
+				break;
 			/*
 			 * The writer's commit must be durable before the versions it
 			 * replaced may go (aetam_commit_is_durable). With asynchronous
@@ -163,10 +161,7 @@ aetam_prune_pending(Relation rel)
 			if (TransactionIdIsValid(c->writer) && !aetam_commit_is_durable(c->writer))
 			{
 				if (ncandidates < PRUNE_LIST_SIZE / 2)
-				{
-					i++;
-					continue;
-				}
+					break;		/* nor are the newer ones durable */
 				aetam_make_commit_durable(c->writer);
 			}
 			if (vistest == NULL)
