@@ -1,14 +1,16 @@
 /*
- * aether_undo.c — removing the rows of rolled-back work.
+ * aether_undo.c — removing the rows and row versions of rolled-back work.
  *
  * A transaction that aborts (ROLLBACK, ROLLBACK TO SAVEPOINT, an error)
- * leaves the rows it inserted invisible (PostgreSQL's clog says aborted) but
- * taking space. Every new row id comes from aetam_next_rowid, which notes the
- * ids it hands out against the current subtransaction nesting level
- * (aetam_undo_note); ranges of consecutive ids merge, so a bulk load is one
+ * leaves the rows it inserted, and the versions it added to rows it updated,
+ * invisible (PostgreSQL's clog says aborted) but taking space. Every new row
+ * id comes from aetam_next_rowid, and every in-place UPDATE notes its row,
+ * against the current subtransaction nesting level (aetam_undo_note); ranges
+ * of consecutive ids merge, so a bulk load or a whole-table UPDATE is one
  * entry. When a (sub)transaction aborts, its ranges go to a queue in shared
- * memory; the background worker deletes every row in them whose versions
- * were all created by aborted transactions (aetam_undo_run). Each delete is
+ * memory; the background worker drops, from every row in them, the newest
+ * versions created by aborted transactions, and deletes the rows left with
+ * none (aetam_undo_run). Each delete is
  * an ordinary logged B+tree change, so it is redone after a crash like any
  * other (a redo-only compensation record); overflow chains of large values
  * go back to the free list. An aborted bulk load therefore needs no VACUUM.
@@ -44,18 +46,25 @@ static UndoRange *ranges = NULL;
 static int	nranges = 0;
 static int	ranges_cap = 0;
 
+/* Past this many ranges a transaction's rollback is left to VACUUM (memory bound). */
+#define UNDO_MAX_RANGES 65536
+
 void
 aetam_undo_note(Relation rel, uint64 first, int n)
 {
 	int			level = GetCurrentTransactionNestLevel();
 	UndoRange  *r = nranges > 0 ? &ranges[nranges - 1] : NULL;
 
-	if (r && r->level == level && r->last + 1 == first &&
-		RelFileNodeEquals(r->rnode, rel->rd_node))
+	if (r && r->level == level && RelFileNodeEquals(r->rnode, rel->rd_node) &&
+		first >= r->first && first <= r->last + 1)
 	{
-		r->last = first + n - 1;
+		/* the same or the next row ids (an UPDATE of rows just inserted, a scan in order) */
+		if (first + n - 1 > r->last)
+			r->last = first + n - 1;
 		return;
 	}
+	if (nranges >= UNDO_MAX_RANGES)
+		return;
 	if (nranges == ranges_cap)
 	{
 		ranges_cap = ranges_cap ? ranges_cap * 2 : 16;
@@ -178,23 +187,23 @@ aetam_undo_xact_end(bool abort, bool subxact)
 
 /* ---- the background worker's part ---- */
 
-/* Were all versions of this stored row created by aborted transactions? */
-static bool
-row_is_aborted(const void *val, size_t vlen)
+#define UNDO_MAX_VERSIONS 64
+
+/*
+ * How many of the newest versions of this stored row were created by
+ * aborted transactions (versions are newest first). -1 if the row cannot be
+ * read here (corrupt, or very long: left to VACUUM and verify).
+ */
+static int
+aborted_prefix(const void *val, size_t vlen, ae_row_version *vers, int *n)
 {
-	ae_row_version vers[64];
-	int			n;
+	int			k = 0;
 
-	if (ae_row_parse(val, vlen, vers, 64, &n) != AE_OK || n > 64)
-		return false;			/* corrupt or very long: leave it to VACUUM / verify */
-	for (int i = 0; i < n; i++)
-	{
-		TransactionId xmin = vers[i].xmin;
-
-		if (!TransactionIdIsNormal(xmin) || !TransactionIdDidAbort(xmin))
-			return false;
-	}
-	return n > 0;
+	if (ae_row_parse(val, vlen, vers, UNDO_MAX_VERSIONS, n) != AE_OK || *n > UNDO_MAX_VERSIONS)
+		return -1;
+	while (k < *n && TransactionIdIsNormal(vers[k].xmin) && TransactionIdDidAbort(vers[k].xmin))
+		k++;
+	return k;
 }
 
 static bool
@@ -203,7 +212,7 @@ file_exists(ae_file_id f)
 	return smgrexists(smgropen(aetam_rnode(f), InvalidBackendId), MAIN_FORKNUM);
 }
 
-/* Delete the aborted rows of one range; returns how many. */
+/* Remove the aborted versions (and rows) of one range; returns the rows changed. */
 static uint64
 clean_range(ae_engine *eng, const UndoItem *it)
 {
@@ -226,14 +235,28 @@ clean_range(ae_engine *eng, const UndoItem *it)
 	st = ae_btree_cursor_open(&c, &tree, AE_FORWARD, AE_BUF_SCAN, lo, 8, true, hi, 8, true);
 	while (st == AE_OK && (st = ae_btree_cursor_next(&c, &key, &klen, &val, &vlen)) == AE_OK)
 	{
+		ae_row_version vers[UNDO_MAX_VERSIONS];
 		unsigned char k[8];
+		int			n,
+					drop = klen == 8 ? aborted_prefix(val, vlen, vers, &n) : -1;
 
-		if (klen != 8 || !row_is_aborted(val, vlen))
+		if (drop <= 0)
 			continue;
 		memcpy(k, key, 8);
-		st = ae_btree_delete(&tree, k, 8);
-		if (st == AE_NOT_FOUND)
-			st = AE_OK;			/* VACUUM was faster */
+		if (drop == n)
+			st = ae_btree_cas(&tree, k, 8, val, vlen, NULL, 0);	/* the whole row */
+		else
+		{
+			ae_bytes	rest = {0};
+
+			/* the versions older than the aborted ones stay as they are */
+			st = ae_row_build(vers + drop, n - drop, &rest);
+			if (st == AE_OK)
+				st = ae_btree_cas(&tree, k, 8, val, vlen, rest.data, rest.len);
+			ae_bytes_free(&rest);
+		}
+		if (st == AE_CONFLICT || st == AE_NOT_FOUND)
+			st = AE_OK;			/* changed meanwhile: its writer prunes it */
 		else if (st == AE_OK)
 			removed++;
 	}

@@ -1,6 +1,7 @@
 # Rows of rolled-back work are removed by the background worker, without
-# VACUUM: a rolled-back bulk load, a ROLLBACK TO SAVEPOINT inside a
-# transaction that commits, a failed COPY, and a rolled-back large value
+# VACUUM: a rolled-back bulk load, the versions of a rolled-back UPDATE, a
+# ROLLBACK TO SAVEPOINT inside a transaction that commits, a failed COPY,
+# and a rolled-back large value
 # (whose overflow pages go back to the free list and are reused). Committed
 # rows, including those of released savepoints, stay.
 use strict;
@@ -53,6 +54,40 @@ sql("BEGIN; INSERT INTO t VALUES (2, 'before savepoint');
    COMMIT");
 is(stored_rows_become('t', 3), 3, 'ROLLBACK TO SAVEPOINT removes only that savepoint\'s rows');
 is(sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'), '1,2,3', 'committed rows stay');
+
+# rolled-back UPDATEs: the versions they added go, the rows stay as committed
+sql("CREATE TABLE u (id int PRIMARY KEY, v text) USING aether");
+sql("INSERT INTO u SELECT g, 'c' || g FROM generate_series(1, 20000) g");
+sql("BEGIN; UPDATE u SET v = v || ' rolled back'; ROLLBACK");
+sub versions_become
+{
+	my ($table, $want) = @_;
+	my $got;
+	for (my $i = 0; $i < 300; $i++)
+	{
+		$got = sql("SELECT rows || '/' || versions FROM aether_versions('$table')");
+		return $got if $got eq $want;
+		usleep(100_000);
+	}
+	return $got;
+}
+is(versions_become('u', '20000/20000'), '20000/20000',
+	'a rolled-back UPDATE of every row: its 20000 versions are removed');
+sql("BEGIN; UPDATE u SET v = 'kept' WHERE id <= 10;
+   SAVEPOINT s; UPDATE u SET v = 'gone' WHERE id > 10000; ROLLBACK TO s;
+   COMMIT");
+# the 10 committed updates may leave their old versions until pruned
+# (autovacuum may do that meanwhile), the 10000 rolled-back ones must go
+my $vers;
+for (my $i = 0; $i < 300; $i++)
+{
+	$vers = sql("SELECT versions FROM aether_versions('u')");
+	last if $vers <= 20010;
+	usleep(100_000);
+}
+cmp_ok($vers, '<=', 20010, 'ROLLBACK TO SAVEPOINT removes the versions of that savepoint');
+is(sql("SELECT count(*) FILTER (WHERE v = 'kept'), count(*) FILTER (WHERE v = 'gone'),
+	count(*) FILTER (WHERE v = 'c' || id) FROM u"), '10|0|19990', 'the committed contents');
 
 # a COPY that fails part way
 my ($ret, $out, $err) = $node->psql('postgres',
