@@ -23,6 +23,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "aether.h"
 #include "aether/wal.h"
@@ -194,6 +195,8 @@ static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 static void
 aether_client_auth(struct Port *port, int status)
 {
+	TimestampTz start = GetCurrentTimestamp();
+
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
 	if (gate == NULL || RecoveryInProgress())
@@ -204,6 +207,15 @@ aether_client_auth(struct Port *port, int status)
 
 		if (state == RECOVERY_DONE || state == RECOVERY_FAILED)
 			break;
+		/* a worker that never started (max_worker_processes too low) must not lock everyone out */
+		if (state == RECOVERY_PENDING &&
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 30 * 1000))
+		{
+			ereport(WARNING,
+					(errmsg("aether: the background worker has not started; connecting without waiting for Aether's recovery"),
+					 errhint("Check max_worker_processes and the server log.")));
+			break;
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
