@@ -161,12 +161,21 @@ aetam_engine(void)
 	ae_engine  *eng = aetam_engine_nowait();
 	uint32		state = pg_atomic_read_u32(&gate->state);
 
+	TimestampTz start;
+
 	if (likely(state == RECOVERY_DONE))
 		return eng;
+	start = GetCurrentTimestamp();
 	while (state != RECOVERY_DONE)
 	{
 		if (state == RECOVERY_FAILED)
 			raise_recovery_failed();
+		if (state == RECOVERY_PENDING &&
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 30 * 1000))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("aether: the background worker has not started, so Aether's recovery has not run"),
+					 errhint("Check max_worker_processes and the server log.")));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
