@@ -212,13 +212,14 @@ remember_written(SMgrRelation reln, ae_file_id f)
 	last_gen = gen;
 }
 
+static ae_status host_sync_file(void *ctx, ae_file_id f);
+
 /* sync_written: fsync every file in the set (taken as it is now). */
 static ae_status
 host_sync_written(void *ctx)
 {
 	ae_file_id *files = palloc(sizeof(ae_file_id) * SYNC_SLOTS);
 	int			n = 0;
-	MemoryContext cxt = CurrentMemoryContext;
 	ae_status	st = AE_OK;
 
 	SpinLockAcquire(&sync_set->mutex);
@@ -230,22 +231,9 @@ host_sync_written(void *ctx)
 			sync_set->used[i] = false;
 		}
 	SpinLockRelease(&sync_set->mutex);
+	/* a file dropped meanwhile needs nothing; a failed fsync PANICs */
 	for (int i = 0; i < n && st == AE_OK; i++)
-	{
-		PG_TRY();
-		{
-			SMgrRelation reln = smgropen(aetam_rnode(files[i]), InvalidBackendId);
-
-			/* a file dropped meanwhile needs nothing; a failed fsync PANICs */
-			if (smgrexists(reln, MAIN_FORKNUM))
-				smgrimmedsync(reln, MAIN_FORKNUM);
-		}
-		PG_CATCH();
-		{
-			st = caught_error(cxt, files[i], AE_NO_BLOCK, "could not sync an aether file");
-		}
-		PG_END_TRY();
-	}
+		st = host_sync_file(ctx, files[i]);
 	/* what was not synced goes back into the set */
 	for (int i = 0; i < n && st != AE_OK; i++)
 		(void) sync_set_add(files[i]);
@@ -318,7 +306,6 @@ host_sync_file(void *ctx, ae_file_id f)
 
 static int	seg_fd = -1;		/* the one segment this process has open */
 static uint64 seg_no = 0;
-static bool seg_dirty = false;
 
 static const ae_file_id no_file = {0, 0, 0};
 
@@ -328,37 +315,17 @@ segment_path(uint64 segno, char *path, size_t size)
 	snprintf(path, size, LOG_DIR "/log.%016llx", (unsigned long long) segno);
 }
 
-static ae_status
-sync_segment(void)
-{
-	if (seg_fd >= 0 && seg_dirty)
-	{
-		/*
-		 * The written bytes' ring space is already reused and the kernel may
-		 * have dropped them: the log can no longer be trusted (PANIC, as
-		 * PostgreSQL does; recovery starts from the last checkpoint).
-		 */
-		if (pg_fdatasync(seg_fd) != 0)
-			ereport(PANIC,
-					(errcode_for_file_access(),
-					 errmsg("could not fsync aether log file \"" LOG_DIR "/log.%016llx\": %m",
-							(unsigned long long) seg_no)));
-		seg_dirty = false;
-	}
-	return AE_OK;
-}
-
-/* Make segno the open segment (syncing the previous one if it has unsynced writes). */
+/*
+ * Make segno the open segment. Unsynced writes to the previous one need no
+ * sync here: log_sync covers every segment written since the last sync.
+ */
 static ae_status
 open_segment(uint64 segno, bool create)
 {
 	char		path[MAXPGPATH];
-	ae_status	st;
 
 	if (seg_fd >= 0 && seg_no == segno)
 		return AE_OK;
-	if ((st = sync_segment()) != AE_OK)
-		return st;
 	if (seg_fd >= 0)
 		close(seg_fd);
 	seg_fd = -1;
@@ -398,7 +365,6 @@ host_log_write(void *ctx, uint64_t offset, const void *buf, size_t len)
 						   "could not write the log file \"%s\" at offset %llu (LSN %llu): %m",
 						   path, (unsigned long long) segoff, (unsigned long long) offset);
 		}
-		seg_dirty = true;
 		if (!sync_set->log_unsynced)
 			sync_set->log_unsynced_first = segno;
 		sync_set->log_unsynced = true;
@@ -445,8 +411,11 @@ host_log_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t *got)
 
 /*
  * Make every log byte written so far durable, whoever wrote it: each segment
- * written since the last sync (the one this process has open, through its
- * descriptor; others through a transient one). A failure PANICs.
+ * written since the last sync (the one this process has open through its
+ * descriptor, others through a transient one). A failure PANICs: the written
+ * bytes' ring space is already reused and the kernel may have dropped them,
+ * so the log can no longer be trusted (as PostgreSQL does; recovery starts
+ * from the last checkpoint).
  */
 static ae_status
 host_log_sync(void *ctx)
@@ -456,12 +425,11 @@ host_log_sync(void *ctx)
 	for (uint64 segno = sync_set->log_unsynced_first; segno <= sync_set->log_unsynced_last; segno++)
 	{
 		char		path[MAXPGPATH];
+		bool		own = seg_fd >= 0 && segno == seg_no;
 		int			fd;
 
-		if (seg_fd >= 0 && segno == seg_no)
-			continue;			/* through this process's descriptor, below */
 		segment_path(segno, path, sizeof(path));
-		fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
+		fd = own ? seg_fd : OpenTransientFile(path, O_RDWR | PG_BINARY);
 		if (fd < 0)
 		{
 			if (errno == ENOENT)
@@ -474,15 +442,9 @@ host_log_sync(void *ctx)
 			ereport(PANIC,
 					(errcode_for_file_access(),
 					 errmsg("could not fsync aether log file \"%s\": %m", path)));
-		CloseTransientFile(fd);
+		if (!own)
+			CloseTransientFile(fd);
 	}
-	if (seg_fd >= 0 && seg_no >= sync_set->log_unsynced_first &&
-		seg_no <= sync_set->log_unsynced_last && pg_fdatasync(seg_fd) != 0)
-		ereport(PANIC,
-				(errcode_for_file_access(),
-				 errmsg("could not fsync aether log file \"" LOG_DIR "/log.%016llx\": %m",
-						(unsigned long long) seg_no)));
-	seg_dirty = false;
 	sync_set->log_unsynced = false;
 	return AE_OK;
 }
@@ -626,7 +588,6 @@ forget_open_segment(uint64 segno)
 	{
 		close(seg_fd);
 		seg_fd = -1;
-		seg_dirty = false;
 	}
 }
 

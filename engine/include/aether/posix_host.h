@@ -5,7 +5,10 @@
  * is "<dir>/<spc>_<db>_<rel>"; the log is a series of 16 MiB segment files
  * "<dir>/log.<segment number, 16 hex digits>". File descriptors are cached
  * per process (the cache is in the host's ctx, process-local memory).
- * Messages go to stderr; interrupted() is always false.
+ * Messages go to stderr; interrupted() is always false. log_sync() syncs the
+ * log segments this process wrote (host.h rule 4 holds as long as one process
+ * writes and syncs, as ae_wal_flush does; ae_wal_write from one process and
+ * ae_wal_flush from another would need a shared record, as aether_host.c keeps).
  */
 #ifndef AETHER_POSIX_HOST_H
 #define AETHER_POSIX_HOST_H
