@@ -70,6 +70,7 @@ extern ae_file_id aetam_file_id(const RelFileNode *rnode);
 extern RelFileNode aetam_rnode(ae_file_id f);
 extern void aetam_log_dir_ensure(void);
 extern void aetam_log_file_name(uint64 lsn, char *buf, size_t size);
+extern void aetam_log_preallocate(uint64 lsn);
 extern Size aetam_host_shmem_size(void);
 extern void aetam_host_shmem_init(void);
 
@@ -79,6 +80,16 @@ extern void aetam_undo_xact_end(bool abort, bool subxact);
 extern Size aetam_undo_shmem_size(void);
 extern void aetam_undo_shmem_init(void);
 extern uint64 aetam_undo_run(ae_engine *eng);
+
+/* aether_commit.c: commits of transactions that wrote only Aether data */
+extern Size aetam_commit_shmem_size(void);
+extern void aetam_commit_shmem_init(void);
+extern bool aetam_commit_fast(ae_engine *eng);
+extern void aetam_commit_xact_end(bool abort);
+extern bool aetam_commit_known_durable(TransactionId xid);
+extern ae_status aetam_commit_redo_record(void *ctx, uint8 type, const void *data, size_t len);
+extern ae_status aetam_commit_checkpoint_prepare(void *ctx, uint64 redo_lsn);
+extern void aetam_commit_restore(uint64 note);
 
 /* aether_error.c: raise the engine's last error as a PostgreSQL ERROR */
 extern void aetam_raise(ae_status st, Relation rel) pg_attribute_noreturn();

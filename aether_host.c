@@ -481,6 +481,72 @@ aetam_log_dir_ensure(void)
 				 errmsg("could not create directory \"%s\": %m", LOG_DIR)));
 }
 
+/* Write zeros to bytes [from, to) of fd; false with errno set on failure. */
+static bool
+zero_fill(int fd, off_t from, off_t to)
+{
+	static const char zeros[65536];
+
+	while (from < to)
+	{
+		size_t		n = Min((off_t) sizeof(zeros), to - from);
+		ssize_t		w = pwrite(fd, zeros, n, from);
+
+		if (w != (ssize_t) n)
+		{
+			if (w >= 0)
+				errno = ENOSPC;
+			return false;
+		}
+		from += n;
+	}
+	return true;
+}
+
+#define PREALLOC_TEMP LOG_DIR "/log.prealloc"
+
+/*
+ * Create the log segment after the one holding lsn, filled with zeros, if it
+ * does not exist yet (the background worker calls this every 200 ms). The
+ * writes that later fill a preallocated segment change no file size, so the
+ * commit path's fdatasync need not commit file system metadata (a journal
+ * commit on ext4) — PostgreSQL pre-creates its WAL segments for the same
+ * reason. Segments are never recycled: a record does not carry its LSN, so
+ * an old record in a reused file could pass for a new one. The file is
+ * built under a temporary name and linked into place, which never replaces
+ * a segment a writer created meanwhile (writers create a missing segment
+ * themselves, growing it as they go). Failures (a full disk) are logged:
+ * the writer then creates the segment itself.
+ */
+void
+aetam_log_preallocate(uint64 lsn)
+{
+	char		path[MAXPGPATH];
+	int			fd;
+	bool		ok;
+
+	segment_path(lsn / LOG_SEGMENT_SIZE + 1, path, sizeof(path));
+	if (access(path, F_OK) == 0)
+		return;
+	fd = OpenTransientFile(PREALLOC_TEMP, O_RDWR | O_CREAT | O_TRUNC | PG_BINARY);
+	if (fd < 0)
+	{
+		ereport(LOG, (errcode_for_file_access(),
+					  errmsg("aether: could not create \"%s\": %m", PREALLOC_TEMP)));
+		return;
+	}
+	ok = zero_fill(fd, 0, LOG_SEGMENT_SIZE) && pg_fsync(fd) == 0;
+	CloseTransientFile(fd);
+	if (ok && link(PREALLOC_TEMP, path) != 0 && errno != EEXIST)
+		ok = false;
+	if (!ok)
+		ereport(LOG, (errcode_for_file_access(),
+					  errmsg("aether: could not preallocate log file \"%s\": %m", path)));
+	(void) unlink(PREALLOC_TEMP);
+	if (ok)
+		fsync_fname(LOG_DIR, true);
+}
+
 /* The log file holding lsn (for messages). */
 void
 aetam_log_file_name(uint64 lsn, char *buf, size_t size)
@@ -644,8 +710,12 @@ host_log_discard(void *ctx, uint64_t keep_from, uint64_t end)
 
 			forget_open_segment(segs[i]);
 			fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
-			if (fd < 0 || ftruncate(fd, (off_t) (end % LOG_SEGMENT_SIZE)) != 0 || pg_fsync(fd) != 0)
-				st = ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK, "could not truncate \"%s\": %m", path);
+			/* zeros, not a shorter file: the segment stays preallocated */
+			if (fd < 0 || !zero_fill(fd, (off_t) (end % LOG_SEGMENT_SIZE), LOG_SEGMENT_SIZE) ||
+				pg_fsync(fd) != 0)
+				st = ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
+							 "could not clear the log file \"%s\" after LSN %llu: %m", path,
+							 (unsigned long long) end);
 			if (fd >= 0)
 				CloseTransientFile(fd);
 		}
@@ -694,5 +764,7 @@ aetam_host_init(ae_host *host)
 	host->sync_written = host_sync_written;
 	host->log_discard = host_log_discard;
 	host->log_size = host_log_size;
+	host->redo_record = aetam_commit_redo_record;
+	host->checkpoint_prepare = aetam_commit_checkpoint_prepare;
 	host->ctx = NULL;
 }

@@ -81,7 +81,7 @@ aether_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(ae_engine_shmem_size(&cfg) + 8192);
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AetamGate)) + MAXALIGN(aetam_host_shmem_size()) +
-						   aetam_undo_shmem_size());
+						   aetam_undo_shmem_size() + aetam_commit_shmem_size());
 }
 
 /*
@@ -115,6 +115,7 @@ aether_shmem_startup(void)
 	}
 	aetam_host_shmem_init();
 	aetam_undo_shmem_init();
+	aetam_commit_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 	if (st != AE_OK)
 		ereport(FATAL,

@@ -286,7 +286,11 @@ visible_self_or_dirty(HeapTupleHeader t, Snapshot snap, bool dirty)
 bool
 aetam_commit_is_durable(TransactionId xid)
 {
-	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
+	XLogRecPtr	lsn;
+
+	if (aetam_commit_known_durable(xid))
+		return true;			/* committed through Aether's log (aether_commit.c) */
+	lsn = TransactionIdGetCommitLSN(xid);
 
 	return XLogRecPtrIsInvalid(lsn) || RecoveryInProgress() || !XLogNeedsFlush(lsn);
 }

@@ -4,7 +4,8 @@
  *
  *  1. At start (after PostgreSQL's own recovery, so relation files created or
  *     dropped by PostgreSQL's WAL are in their final state), it runs Aether's
- *     recovery (ae_recover: redo from the last checkpoint, then a checkpoint)
+ *     recovery (redo from the last checkpoint, commits restored to clog, then
+ *     a checkpoint: ae_recover_redo, aetam_commit_restore, ae_checkpoint)
  *     while backends wait at aetam_engine(). If recovery fails (a damaged or
  *     missing log, a corrupt page), it logs a FATAL message naming the log
  *     file and position, makes aether data refuse service with that message,
@@ -12,7 +13,9 @@
  *     half-recovered data.
  *  2. Every 200 ms it makes the log durable for transactions that committed
  *     with synchronous_commit = off (so their tail is durable within about
- *     200 ms), and removes the rows of rolled-back work (aether_undo.c).
+ *     200 ms), creates the next log segment ahead of the writers
+ *     (aetam_log_preallocate), and removes the rows of rolled-back work
+ *     (aether_undo.c).
  *  3. It takes a checkpoint every aether.checkpoint_timeout, or sooner once
  *     aether.max_wal_size of log has been written since the last one.
  *  4. Every second it records the durable end of the log in the control file
@@ -83,33 +86,23 @@ run_recovery(ae_engine *eng)
 {
 	ae_recovery_info ri;
 	ae_status	st;
-	uint64		consumed = 0;
 
 	aetam_recovery_begin();
 	ereport(LOG, (errmsg("aether: recovery starting")));
-	st = ae_recover(eng, &ri);
+	st = ae_recover_redo(eng, &ri);
 	if (st != AE_OK)
 		recovery_failed(eng, &ri);
 
 	/*
-	 * No xid that Aether's log may hold is handed out again: move
-	 * PostgreSQL's next xid past the limit noted in the log (see
-	 * aetam_xid_for_write) by taking those xids in transactions that ABORT,
-	 * so that clog says so: a transaction in flight at the crash has rows
-	 * in Aether's log under one of them, and they must stay invisible.
-	 * Clients are held at connection until the gate opens (aether_shmem.c).
+	 * Before the checkpoint forgets the log: commits that only Aether's log
+	 * holds go back into clog, and no other xid the log may hold is handed
+	 * out again (aetam_commit_restore). Clients are held at connection until
+	 * the gate opens (aether_shmem.c).
 	 */
-	while (U64FromFullTransactionId(ReadNextFullTransactionId()) < ri.note)
-	{
-		StartTransactionCommand();
-		(void) GetTopTransactionId();
-		AbortCurrentTransaction();
-		consumed++;
-	}
-	if (consumed > 0)
-		ereport(LOG,
-				(errmsg("aether: skipped %llu transaction ids that the log may hold",
-						(unsigned long long) consumed)));
+	aetam_commit_restore(ri.note);
+	st = ae_checkpoint(eng, false, NULL);
+	if (st != AE_OK)
+		recovery_failed(eng, &ri);
 	if (ri.fresh)
 		ereport(LOG, (errmsg("aether: no control file, starting a new log")));
 	else if (ri.clean && ri.records == 0)
@@ -180,6 +173,7 @@ aether_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		report(ae_wal_flush(eng, ae_wal_insert_lsn(eng)), "log flush");
+		aetam_log_preallocate(ae_wal_insert_lsn(eng));
 		(void) aetam_undo_run(eng);
 		if (TimestampDifferenceExceeds(last_end_mark, GetCurrentTimestamp(), 1000))
 		{

@@ -4,7 +4,8 @@
  *  - PRE_COMMIT / PRE_PREPARE: a transaction that wrote Aether data makes
  *    Aether's log durable up to its insert position before PostgreSQL writes
  *    its commit record (DESIGN §4); see log_for_commit for
- *    synchronous_commit = off and for transactions that wrote no WAL.
+ *    synchronous_commit = off and for transactions that wrote no WAL, and
+ *    aether_commit.c for those that commit through Aether's log alone.
  *  - COMMIT / ABORT (and subtransaction abort): pages cached for relation
  *    files that PostgreSQL is about to unlink are dropped from the pool, so
  *    they are never written back to a file that is gone or whose number is
@@ -109,6 +110,8 @@ log_for_commit(bool prepare)
 	if (!wrote_this_xact || !aetam_is_loaded())
 		return;
 	eng = aetam_engine();
+	if (!prepare && aetam_commit_fast(eng))
+		return;
 	end = ae_wal_insert_lsn(eng);
 	if (synchronous_commit == SYNCHRONOUS_COMMIT_OFF && !prepare)
 		st = ae_wal_write(eng, end);
@@ -137,12 +140,14 @@ aether_xact_callback(XactEvent event, void *arg)
 			log_for_commit(true);
 			break;
 		case XACT_EVENT_COMMIT:
+			aetam_commit_xact_end(false);
 			drop_pending_deletes(true);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
 			aetam_undo_xact_end(false, false);
 			break;
 		case XACT_EVENT_ABORT:
+			aetam_commit_xact_end(true);
 			drop_pending_deletes(false);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();

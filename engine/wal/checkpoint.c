@@ -96,6 +96,8 @@ ae_checkpoint(ae_engine *eng, bool shutdown, ae_checkpoint_info *out)
 	st = ae_buf_flush_all(eng);
 	if (st == AE_OK)
 		st = eng->host.sync_written(eng->host.ctx);
+	if (st == AE_OK && eng->host.checkpoint_prepare)
+		st = eng->host.checkpoint_prepare(eng->host.ctx, redo);
 	if (st == AE_OK)
 		st = ae_wal_flush(eng, ae_wal_insert_lsn(eng));
 	end = ae_wal_flushed_lsn(eng);
@@ -174,6 +176,16 @@ ae_control_advance_end(ae_engine *eng)
 ae_status
 ae_recover(ae_engine *eng, ae_recovery_info *out)
 {
+	ae_status	st = ae_recover_redo(eng, out);
+
+	if (st != AE_OK)
+		return st;
+	return ae_checkpoint(eng, false, NULL);
+}
+
+ae_status
+ae_recover_redo(ae_engine *eng, ae_recovery_info *out)
+{
 	ae_control	c;
 	ae_lsn		end = AE_WAL_START_LSN;
 	struct timespec t0,
@@ -227,5 +239,5 @@ ae_recover(ae_engine *eng, ae_recovery_info *out)
 		return st;
 	ae_wal_set_insert_lsn(eng, end);
 	ae_wal_set_redo_lsn(eng, c.redo_lsn);
-	return ae_checkpoint(eng, false, NULL);
+	return AE_OK;
 }

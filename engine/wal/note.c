@@ -1,7 +1,10 @@
 /*
- * note.c — AE_RMGR_NOTE: one growing number the host keeps with the log
- * (see ae_wal_note in aether/wal.h). Payload: the u64 value. Redo raises the
- * shared maximum; nothing on any page changes.
+ * note.c — what the host keeps in the log besides page changes (aether/wal.h):
+ *  - AE_RMGR_NOTE: one growing number (ae_wal_note). Payload: the u64 value.
+ *    Redo raises the shared maximum.
+ *  - AE_RMGR_HOST: opaque records (ae_wal_log_host), type chosen by the host.
+ *    Redo hands them to host->redo_record.
+ * Neither changes a page.
  */
 #include <string.h>
 
@@ -54,8 +57,30 @@ note_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 	return AE_OK;
 }
 
+ae_status
+ae_wal_log_host(ae_engine *eng, uint8_t type, const void *data, size_t len, ae_lsn *end)
+{
+	ae_mtr		m;
+
+	ae_mtr_begin(eng, &m);
+	ae_mtr_log(&m, NULL, AE_RMGR_HOST, type, data, len);
+	return ae_mtr_commit(&m, end);
+}
+
+static ae_status
+host_redo(ae_engine *eng, const ae_log_record *rec, void *page)
+{
+	if (page != NULL)
+		return ae_fail(AE_CORRUPT, rec->file, rec->block, "host record names a page");
+	if (!eng->host.redo_record)
+		return AE_OK;
+	return eng->host.redo_record(eng->host.ctx, rec->type, ae_log_record_payload(rec),
+								 rec->payload_len);
+}
+
 void
 ae_note_register_redo(void)
 {
 	ae_wal_register_rmgr(AE_RMGR_NOTE, "note", note_redo);
+	ae_wal_register_rmgr(AE_RMGR_HOST, "host", host_redo);
 }

@@ -6,8 +6,9 @@
  *      on the first change of a page older than redo logs a full-page image
  *      (torn-page protection);
  *   2. every page dirty at that moment is written, and every file synced;
- *   3. the log is flushed, and the control file is replaced atomically with
- *      { redo, end = flushed position, state };
+ *   3. the host makes durable what its own records before redo stand for
+ *      (host->checkpoint_prepare), the log is flushed, and the control file
+ *      is replaced atomically with { redo, end = flushed position, state };
  *   4. log files wholly before redo are removed.
  * A crash at any step leaves the previous control file in charge.
  *
@@ -99,6 +100,14 @@ typedef struct ae_recovery_info
  * host->message at AE_LOG_INFO every few seconds.
  */
 ae_status	ae_recover(ae_engine *eng, ae_recovery_info *out);
+
+/*
+ * ae_recover without its final checkpoint: the log stays as it is, so a
+ * host that must act on what its records said (host->redo_record) before
+ * the log holding them is forgotten does so, then calls ae_checkpoint.
+ * Until that checkpoint, a crash simply repeats the whole recovery.
+ */
+ae_status	ae_recover_redo(ae_engine *eng, ae_recovery_info *out);
 
 /*
  * Record in the control file that the log is durable up to the current

@@ -77,6 +77,18 @@ typedef struct ae_host
 	/* true when the host wants the current operation abandoned (query cancel) */
 	bool		(*interrupted) (void *ctx);
 
+	/*
+	 * Host records (ae_wal_log_host; both optional). redo_record receives
+	 * each complete one during replay, in log order (a failure stops
+	 * recovery). checkpoint_prepare is called by every checkpoint once its
+	 * redo point is chosen and before the control file names it: after it
+	 * returns, the host records before redo are forgotten, so the host must
+	 * have made durable by its own means whatever they stand for. Called
+	 * holding no page latch and no log latch.
+	 */
+	ae_status	(*redo_record) (void *ctx, uint8_t type, const void *data, size_t len);
+	ae_status	(*checkpoint_prepare) (void *ctx, uint64_t redo_lsn);
+
 	void	   *ctx;
 } ae_host;
 

@@ -40,6 +40,7 @@ enum
 	AE_RMGR_BTREE = 2,			/* btree/btree_redo.c */
 	AE_RMGR_OVERFLOW = 3,		/* btree/overflow.c */
 	AE_RMGR_NOTE = 4,			/* a number the host wants kept with the log (wal/note.c) */
+	AE_RMGR_HOST = 5,			/* records whose meaning only the host knows (wal/note.c) */
 	AE_RMGR_MAX = 16
 };
 
@@ -164,6 +165,18 @@ void		ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn);
  */
 ae_status	ae_wal_note(ae_engine *eng, uint64_t value);
 uint64_t	ae_wal_note_max(ae_engine *eng);
+
+/*
+ * Host records (AE_RMGR_HOST): the host logs bytes of its own (the
+ * PostgreSQL host: the commit of a transaction that changed only Aether
+ * data, see aether_commit.c) with a type of its choosing; they change no
+ * page. Replay hands each one to host->redo_record in log order, and a
+ * checkpoint calls host->checkpoint_prepare before it forgets the log that
+ * holds them. *end receives the end LSN of the record (flush up to it to
+ * make it durable). len is at most AE_MTR_MAX_BYTES - 64.
+ */
+ae_status	ae_wal_log_host(ae_engine *eng, uint8_t type, const void *data, size_t len,
+							ae_lsn *end);
 
 /* CRC32C (Castagnoli), exposed for tests and other modules. */
 uint32_t	ae_crc32c(uint32_t crc, const void *data, size_t len);

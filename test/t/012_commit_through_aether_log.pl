@@ -1,0 +1,164 @@
+# Commits of transactions that wrote only aether tables go through Aether's
+# log alone (aether_commit.c): one log flush, and PostgreSQL's commit record
+# is written asynchronously. A crash that loses those commit records from
+# PostgreSQL's WAL must not lose the commits:
+#   - X2's xid is below PostgreSQL's next xid after its recovery (a later
+#     transaction Y's commit is durable): Aether's recovery marks X2 and its
+#     released subtransaction committed in clog;
+#   - X1's xid was never seen by PostgreSQL's recovery: the worker commits it
+#     (and its subtransaction) when it moves the next xid past the log's note.
+# Rolled-back and in-flight work stays invisible, a rolled-back savepoint's
+# row stays gone (that transaction, X3, takes the general protocol), and a second crash right after recovery keeps everything
+# (the restored commits are durable in PostgreSQL by then).
+#
+# The WAL writer is stopped (SIGSTOP) while the commits happen, so
+# PostgreSQL's commit records of X1 and X2 are certainly not flushed; the
+# test checks that too.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep time);
+
+sub postmaster_pid
+{
+	my ($node) = @_;
+	open(my $fh, '<', $node->data_dir . '/postmaster.pid') or return undef;
+	my $pid = <$fh>;
+	close $fh;
+	chomp $pid if defined $pid;
+	return (defined $pid && $pid =~ /^\d+$/) ? $pid : undef;
+}
+
+sub children_of
+{
+	my ($ppid) = @_;
+	my @kids;
+	opendir(my $d, '/proc') or die "opendir /proc: $!";
+	for my $p (grep { /^\d+$/ } readdir $d)
+	{
+		open(my $f, '<', "/proc/$p/stat") or next;
+		my $s = <$f>;
+		close $f;
+		push @kids, $p if defined $s && $s =~ /^\d+ \(.*\) (\S) (\d+) / && $2 == $ppid;
+	}
+	closedir $d;
+	return @kids;
+}
+
+# kill -9 of the postmaster and all its children at one instant
+sub crash_server
+{
+	my ($node) = @_;
+	my $pm = postmaster_pid($node);
+	die "no postmaster.pid" unless defined $pm;
+	kill 'STOP', $pm;
+	my @kids = children_of($pm);
+	kill 'KILL', @kids if @kids;
+	$node->kill9;
+	my $deadline = time + 60;
+	while (grep { -e "/proc/$_" } $pm, @kids)
+	{
+		die "server processes still there 60 s after SIGKILL" if time > $deadline;
+		usleep(20_000);
+	}
+}
+
+my $node = PostgreSQL::Test::Cluster->new('fastcommit');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'aether'
+autovacuum = off
+checkpoint_timeout = 1h
+aether.checkpoint_timeout = 3600
+aether.max_wal_size = 10GB
+});
+$node->start;
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION aether;
+CREATE TABLE t (id int, v text) USING aether;
+CREATE TABLE h (id int);
+});
+
+# a session that stays open: X2, then an in-flight transaction
+my $bg = $node->background_psql('postgres');
+
+my $walwriter = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
+ok($walwriter =~ /^\d+$/, 'found the WAL writer');
+kill 'STOP', $walwriter;
+
+$bg->query_safe(
+	q{BEGIN;
+INSERT INTO t VALUES (2, 'x2');
+SAVEPOINT s; INSERT INTO t VALUES (3, 'x2 released'); RELEASE s;});
+my $x2 = $bg->query_safe('SELECT txid_current()');
+
+# X3: a rolled-back savepoint writes an abort record to PostgreSQL's WAL, so
+# this commit takes the general protocol (both logs flushed)
+$node->safe_psql('postgres', q{BEGIN;
+INSERT INTO t VALUES (5, 'x3');
+SAVEPOINT s2; INSERT INTO t VALUES (4, 'x3 rolled back'); ROLLBACK TO s2;
+COMMIT;});
+
+# Y: a heap transaction with a later xid, committed and flushed
+$node->safe_psql('postgres', 'INSERT INTO h VALUES (1)');
+my $flushed_y = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+
+my $x1 = $node->safe_psql(
+	'postgres', q{BEGIN;
+INSERT INTO t VALUES (10, 'x1');
+SAVEPOINT a; INSERT INTO t VALUES (11, 'x1 released'); RELEASE a;
+SELECT txid_current();
+COMMIT;});
+$bg->query_safe('COMMIT');
+$node->safe_psql('postgres',
+	"BEGIN; INSERT INTO t VALUES (20, 'rolled back'); ROLLBACK;");
+$bg->query_safe("BEGIN; INSERT INTO t VALUES (30, 'in flight')");
+
+is( $node->safe_psql(
+		'postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'2,3,5,10,11',
+	'before the crash: the committed rows');
+is($node->safe_psql('postgres',
+		"SELECT pg_current_wal_flush_lsn() <= '$flushed_y'::pg_lsn"),
+	't', "PostgreSQL's WAL is not flushed past Y: the commit records of X1 and X2 are not durable");
+ok($x1 > $x2, "X1 ($x1) came after X2 ($x2)");
+
+my $logpos = -s $node->logfile;
+crash_server($node);
+eval { $bg->quit };
+$node->start;
+
+is( $node->safe_psql(
+		'postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'2,3,5,10,11',
+	'after the crash: every commit is there, nothing rolled back or in flight');
+is($node->safe_psql('postgres', "SELECT pg_xact_status('$x2'::xid8)"),
+	'committed', 'X2 is committed in clog');
+is($node->safe_psql('postgres', "SELECT pg_xact_status('$x1'::xid8)"),
+	'committed', 'X1 is committed in clog');
+my $log = slurp_file($node->logfile, $logpos);
+like(
+	$log,
+	qr/restored 3 commits.*\n.*1 marked committed in clog, 2 committed as new transaction ids/,
+	'recovery says what it restored (X2 in clog; X1 and its subtransaction as new xids)');
+
+# a second crash right after recovery: the restored commits are durable in PostgreSQL
+$logpos = -s $node->logfile;
+crash_server($node);
+$node->start;
+is( $node->safe_psql(
+		'postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'2,3,5,10,11',
+	'after a second crash: the same rows');
+is($node->safe_psql('postgres', "SELECT pg_xact_status('$x2'::xid8) || pg_xact_status('$x1'::xid8)"),
+	'committedcommitted', 'X1 and X2 stay committed');
+unlike(slurp_file($node->logfile, $logpos), qr/restored \d+ commits/,
+	'nothing to restore the second time');
+
+$node->stop;
+done_testing();
