@@ -13,7 +13,7 @@
 #   BENCH_PORT         port of the temporary server            (default 5496)
 # Results also go to bench/out/commit-<timestamp>.txt.
 set -Eeuo pipefail
-. "$(dirname "$0")/../scripts/common.sh"
+. "$(dirname "$0")/common.sh"
 
 SECS=${BENCH_SECONDS:-15}
 SCALE=${BENCH_SCALE:-10}
@@ -24,31 +24,11 @@ LOAD_TIMEOUT=${BENCH_LOAD_TIMEOUT:-300}
 PORT=${BENCH_PORT:-5496}
 AMS=(heap aether)
 
-bash "$REPO_ROOT/scripts/install-deps.sh" >/dev/null
-section "build and install"
-build_and_install >/dev/null
-ensure_user
-
-WORK=$(user_tmpdir bench-commit)
-DATA=$WORK/data
-SOCK=$WORK
-LOG=$WORK/server.log
-cleanup() {
-	as_user "$PG_BINDIR/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-section "temporary server (port $PORT)"
-as_user "$PG_BINDIR/initdb" -D "$DATA" -U "$AETHER_USER" --auth=trust --locale=C.UTF-8 >/dev/null
-cat >> "$DATA/postgresql.conf" <<CONF
-# --- bench/commit.sh: one fixed configuration for both access methods ---
-shared_preload_libraries = 'aether'
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_buffers = 512MB              # heap's cache
-aether.buffer_pool_size = 512MB     # aether's cache, the same size
+BENCH_NAME_WIDTH=40
+bench_build
+# "bench" is the control database: statistics are read from there, so that
+# those queries do not count as commits of the measured database.
+bench_server bench-commit "$PORT" <<CONF
 synchronous_commit = on             # every commit waits for its log fsync
 fsync = on
 # no checkpoint unless the script asks for one (both logs)
@@ -57,47 +37,19 @@ max_wal_size = 100GB
 aether.checkpoint_timeout = 3600s
 aether.max_wal_size = 100000MB
 max_connections = 100
-max_parallel_workers_per_gather = 0
-jit = off
 log_line_prefix = '%n %m [%p] '     # %n: Unix epoch with ms, parsed below
 log_checkpoints = on
 CONF
-as_user "$PG_BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -w start >/dev/null
-PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PORT" -U "$AETHER_USER")
-PGBENCH=("$PG_BINDIR/pgbench" -h "$SOCK" -p "$PORT" -U "$AETHER_USER")
-# "bench" is the control database: statistics are read from here, so that
-# these queries do not count as commits of the measured database.
-"${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
-"${PSQL[@]}" -d bench -c "CREATE EXTENSION aether"
-q() { "${PSQL[@]}" -d bench -Atc "$1"; }
-tps_of() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | tail -n 1 | awk '{ printf "%.0f", $1 }'; }
 xacts_of() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' | tail -n 1; }
 now_s() { date +%s.%3N; }
 checkpoint_both() { q "CHECKPOINT" && q "SELECT aether_checkpoint()" >/dev/null; }
 div() { awk -v a="$1" -v b="$2" -v f="${3:-%.3f}" 'BEGIN { if (b + 0 > 0) printf f, a / b; else print "-" }'; }
 
-declare -A R	# R[measurement,am] = value, or FAILED, or - (not applicable)
-NAMES=()
-UNITS=()
-put() {	# name unit am value
-	[ -n "${R[$1,heap]+x}${R[$1,aether]+x}" ] || { NAMES+=("$1"); UNITS+=("$2"); }
-	R[$1,$3]=$4
-	printf '  %-40s %-7s %s\n' "$1" "$3" "$4"
-}
-
 section "1. pgbench TPC-B databases (scale $SCALE)"
 for am in "${AMS[@]}"; do
 	db=tpcb_$am
-	"${PSQL[@]}" -d postgres -c "CREATE DATABASE $db"
-	"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION aether"
-	# pgbench -i creates its tables with the default access method
-	as_user env PGOPTIONS="-c default_table_access_method=$am" \
-		"${PGBENCH[@]}" -i -q -s "$SCALE" "$db" >>"$WORK/bench.log" 2>&1 ||
-		die "pgbench -i failed for $am (see $WORK/bench.log)"
-	got=$("${PSQL[@]}" -d "$db" -Atc "SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
-	                                   WHERE c.relname = 'pgbench_accounts'")
-	say "  $db: pgbench_accounts uses $got"
-	[ "$got" = "$am" ] || die "$db: pgbench_accounts uses $got, expected $am"
+	bench_tpcb_db "$am" "$SCALE" || die "pgbench -i failed for $am (see $WORK/bench.log)"
+	[ "$TPCB_AM" = "$am" ] || die "$db: pgbench_accounts uses $TPCB_AM, expected $am"
 done
 
 # One pgbench run; sets TPS, XACTS, FAILS and, around the run, the counter
@@ -286,25 +238,9 @@ for am in "${AMS[@]}"; do
 	fi
 done
 
-section "results (aether/heap; tps: higher is better; fsyncs, s: lower is better)"
-mkdir -p "$REPO_ROOT/bench/out"
-outfile="$REPO_ROOT/bench/out/commit-$(date +%Y%m%d-%H%M%S).txt"
-{
-	printf '%-40s %-5s %12s %12s %12s\n' measurement unit heap aether aether/heap
-	for i in "${!NAMES[@]}"; do
-		n=${NAMES[$i]}
-		h=${R[$n,heap]:-} a=${R[$n,aether]:-}
-		ratio=$(awk -v h="$h" -v a="$a" 'BEGIN {
-			if (h ~ /^[0-9.]+$/ && a ~ /^[0-9.]+$/ && h + 0 > 0) printf "%.2f", a / h; else print "-" }')
-		printf '%-40s %-5s %12s %12s %12s\n' "$n" "${UNITS[$i]}" "$h" "$a" "$ratio"
-	done
-	echo "config: synchronous_commit = on, fsync = on (wal_sync_method $(q "SHOW wal_sync_method")),"
-	echo "        shared_buffers = aether.buffer_pool_size = 512MB, scale $SCALE, ${SECS}s per pgbench run,"
-	echo "        checkpoint of both logs before each run, one crash (pg_ctl stop -m immediate) for the recovery lines,"
-	echo "        $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-} | tee "$outfile"
-if grep -q FAILED "$outfile"; then
-	say "some measurements failed; see bench/out/server.log and bench/out/bench.log"
-	cp "$LOG" "$WORK/bench.log" "$REPO_ROOT/bench/out/" 2>/dev/null || true
-	exit 1
-fi
+bench_results "results (aether/heap; tps: higher is better; fsyncs, s: lower is better)" commit <<NOTES
+config: synchronous_commit = on, fsync = on (wal_sync_method $(q "SHOW wal_sync_method")),
+        shared_buffers = aether.buffer_pool_size = 512MB, scale $SCALE, ${SECS}s per pgbench run,
+        checkpoint of both logs before each run, one crash (pg_ctl stop -m immediate) for the recovery lines,
+        $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)
+NOTES

@@ -12,7 +12,7 @@
 #   BENCH_UPDATE_TIMEOUT  seconds allowed per update run    (default 300)
 # Results also go to bench/out/results-<timestamp>.txt.
 set -Eeuo pipefail
-. "$(dirname "$0")/../scripts/common.sh"
+. "$(dirname "$0")/common.sh"
 
 ROWS=${BENCH_ROWS:-1000000}
 UPDATES=${BENCH_UPDATES:-1000000}
@@ -23,53 +23,14 @@ PORT=${BENCH_PORT:-5497}
 UPDATE_TIMEOUT=${BENCH_UPDATE_TIMEOUT:-300}
 AMS=(heap aether)
 
-bash "$REPO_ROOT/scripts/install-deps.sh" >/dev/null
-section "build and install"
-build_and_install >/dev/null
-ensure_user
-
-WORK=$(user_tmpdir bench)
-DATA=$WORK/data
-SOCK=$WORK
-cleanup() {
-	as_user "$PG_BINDIR/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-section "temporary server (port $PORT)"
-as_user "$PG_BINDIR/initdb" -D "$DATA" -U "$AETHER_USER" --auth=trust --locale=C.UTF-8 >/dev/null
-cat >> "$DATA/postgresql.conf" <<CONF
-# --- bench/run.sh: one fixed configuration for both access methods ---
-shared_preload_libraries = 'aether'
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_buffers = 512MB              # heap's cache
-aether.buffer_pool_size = 512MB     # aether's cache, the same size
+bench_build
+bench_server bench "$PORT" <<CONF
 max_wal_size = 8GB
 checkpoint_timeout = 30min
 synchronous_commit = off            # measure storage, not fdatasync latency
-max_parallel_workers_per_gather = 0 # same plan shape for both
-jit = off
 CONF
-as_user "$PG_BINDIR/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w start >/dev/null
-PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PORT" -U "$AETHER_USER")
-PGBENCH=("$PG_BINDIR/pgbench" -h "$SOCK" -p "$PORT" -U "$AETHER_USER")
-"${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
-"${PSQL[@]}" -d bench -c "CREATE EXTENSION aether"
-q() { "${PSQL[@]}" -d bench -Atc "$1"; }
-tps_of() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | tail -n 1 | awk '{ printf "%.0f", $1 }'; }
 now_ms() { date +%s%3N; }
 
-declare -A R	# R[measurement,am] = value, or FAILED
-NAMES=()
-UNITS=()
-put() {	# name unit am value
-	[ -n "${R[$1,heap]+x}${R[$1,aether]+x}" ] || { NAMES+=("$1"); UNITS+=("$2"); }
-	R[$1,$3]=$4
-	printf '  %-34s %-7s %s\n' "$1" "$3" "$4"
-}
 # Run "$@"; on failure record FAILED for the rest of this measurement.
 try() { "$@" >>"$WORK/bench.log" 2>&1; }
 flush_sizes() { q "CHECKPOINT" && q "SELECT aether_flush()" >/dev/null; }
@@ -145,12 +106,7 @@ done
 section "5. pgbench TPC-B (scale $SCALE, $CLIENTS clients, $((SECS * 2))s)"
 for am in "${AMS[@]}"; do
 	db=tpcb_$am
-	"${PSQL[@]}" -d postgres -c "CREATE DATABASE $db"
-	"${PSQL[@]}" -d "$db" -c "CREATE EXTENSION aether"
-	# pgbench -i creates its tables with the default access method
-	if as_user env PGOPTIONS="-c default_table_access_method=$am" \
-			"${PGBENCH[@]}" -i -q -s "$SCALE" "$db" >>"$WORK/bench.log" 2>&1; then
-		"${PSQL[@]}" -d "$db" -Atc "SELECT 'pgbench_accounts uses ' || a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE relname = 'pgbench_accounts'"
+	if bench_tpcb_db "$am" "$SCALE"; then
 		if out=$(as_user "${PGBENCH[@]}" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T $((SECS * 2)) \
 				--random-seed=1 "$db" 2>&1); then
 			put "pgbench TPC-B" tps "$am" "$(tps_of <<<"$out")"
@@ -162,24 +118,8 @@ for am in "${AMS[@]}"; do
 	fi
 done
 
-section "results (aether/heap: above 1 means aether is larger or faster, per the unit)"
-mkdir -p "$REPO_ROOT/bench/out"
-outfile="$REPO_ROOT/bench/out/results-$(date +%Y%m%d-%H%M%S).txt"
-{
-	printf '%-34s %-5s %12s %12s %12s\n' measurement unit heap aether aether/heap
-	for i in "${!NAMES[@]}"; do
-		n=${NAMES[$i]}
-		h=${R[$n,heap]:-} a=${R[$n,aether]:-}
-		ratio=$(awk -v h="${h%\*}" -v a="${a%\*}" 'BEGIN {
-			if (h ~ /^[0-9.]+$/ && a ~ /^[0-9.]+$/ && h + 0 > 0) printf "%.2f", a / h; else print "-" }')
-		printf '%-34s %-5s %12s %12s %12s\n' "$n" "${UNITS[$i]}" "$h" "$a" "$ratio"
-	done
-	echo "(* = did not finish within ${UPDATE_TIMEOUT}s; average of progress reports)"
-	echo "config: shared_buffers = aether.buffer_pool_size = 512MB, synchronous_commit = off,"
-	echo "        no parallel query, $CLIENTS clients, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-} | tee "$outfile"
-if grep -q FAILED "$outfile"; then
-	say "some measurements failed; see bench/out/server.log and bench/out/bench.log"
-	cp "$WORK/server.log" "$WORK/bench.log" "$REPO_ROOT/bench/out/" 2>/dev/null || true
-	exit 1
-fi
+bench_results "results (aether/heap: above 1 means aether is larger or faster, per the unit)" results <<NOTES
+(* = did not finish within ${UPDATE_TIMEOUT}s; average of progress reports)
+config: shared_buffers = aether.buffer_pool_size = 512MB, synchronous_commit = off,
+        no parallel query, $CLIENTS clients, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)
+NOTES

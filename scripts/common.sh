@@ -1,5 +1,6 @@
 # scripts/common.sh — shared by demo.sh, test.sh, regen-expected-from-heap.sh
-# and bench/run.sh. Source it; it defines variables and functions only.
+# and bench/common.sh (bench/run.sh, bench/commit.sh). Source it; it defines
+# variables and functions only.
 #
 # A PostgreSQL server never runs as root: servers and pg_regress run as the
 # unprivileged user $AETHER_USER; building and `make install` run as root.

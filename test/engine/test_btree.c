@@ -19,6 +19,7 @@
 #include "aether/wal.h"
 #include "aether/posix_host.h"
 #include "aether/checkpoint.h"
+#include "ae_env.h"
 #include "ae_test.h"
 
 /* ---------------------------------------------------------------- fixture */
@@ -42,16 +43,11 @@ fx_open(fx *x, uint32_t pool_pages)
 	ae_status	st;
 
 	memset(x, 0, sizeof(*x));
-	strcpy(x->dir, "/tmp/ae_btree_XXXXXX");
-	if (!mkdtemp(x->dir))
+	if (!ae_env_make_dir(x->dir, sizeof(x->dir), "/tmp", "ae_btree_"))
 		return AE_IO_ERROR;
 	if ((st = ae_posix_host_init(&x->host, x->dir)) != AE_OK)
 		return st;
-	x->size = ae_engine_shmem_size(&cfg);
-	x->mem = mmap(NULL, x->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (x->mem == MAP_FAILED)
-		return AE_NO_MEMORY;
-	if ((st = ae_engine_create(x->mem, &cfg, &x->host, &x->eng)) != AE_OK)
+	if ((st = ae_env_map_engine(&cfg, &x->host, &x->mem, &x->size, &x->eng)) != AE_OK)
 		return st;
 	ae_btree_register_redo();
 	x->f = (ae_file_id) {1, 2, 3};
@@ -64,16 +60,9 @@ fx_open(fx *x, uint32_t pool_pages)
 static void
 fx_close(fx *x)
 {
-	char		cmd[128];
-
-	if (x->eng)
-		ae_engine_detach(x->eng);
-	if (x->mem && x->mem != MAP_FAILED)
-		munmap(x->mem, x->size);
+	ae_env_unmap_engine(x->eng, x->mem, x->size);
 	ae_posix_host_close(&x->host);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", x->dir);
+	ae_env_remove_dir(x->dir);
 }
 
 /* verify and require no leaked pages; returns the key count or -1 */
@@ -100,18 +89,7 @@ verify_all(fx *x)
 static void
 fill(char *buf, uint32_t seed, size_t len)
 {
-	uint64_t	x = seed * 0x9E3779B97F4A7C15ull + 1;
-
-	for (size_t i = 0; i < len; i++)
-	{
-		if ((i & 7) == 0)
-		{
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-		}
-		buf[i] = (char) (x >> ((i & 7) * 8));
-	}
+	ae_env_fill(buf, seed, len);
 }
 
 static uint64_t rng_state = 88172645463325252ull;

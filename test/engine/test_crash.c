@@ -56,6 +56,7 @@
 #include "aether/checkpoint.h"
 #include "aether/posix_host.h"
 #include "aether/wal.h"
+#include "ae_env.h"
 #include "ae_test.h"
 
 /* ------------------------------------------------------------------ random */
@@ -739,11 +740,7 @@ cfx_start(cfx *x, const char *dir, uint32_t pool_pages)
 	snprintf(x->dir, sizeof(x->dir), "%s", dir);
 	if ((st = fault_host_init(&x->fh, x->dir)) != AE_OK)
 		return st;
-	x->size = ae_engine_shmem_size(&cfg);
-	x->mem = mmap(NULL, x->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (x->mem == MAP_FAILED)
-		return AE_NO_MEMORY;
-	if ((st = ae_engine_create(x->mem, &cfg, &x->fh.outer, &x->eng)) != AE_OK)
+	if ((st = ae_env_map_engine(&cfg, &x->fh.outer, &x->mem, &x->size, &x->eng)) != AE_OK)
 		return st;
 	ae_btree_register_redo();
 	ae_btree_open(&x->t, x->eng, FILE_ID, NULL);
@@ -769,8 +766,7 @@ create_tree(cfx *x)
 static bool
 make_scratch_dir(char *dir, size_t len)
 {
-	snprintf(dir, len, "%s/ae_crash_XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	return mkdtemp(dir) != NULL;
+	return ae_env_make_dir(dir, len, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", "ae_crash_");
 }
 
 /* A new directory, engine and tree, and the first recovery (and checkpoint). */
@@ -791,16 +787,9 @@ cfx_open(cfx *x, uint32_t pool_pages)
 static void
 cfx_close(cfx *x)
 {
-	char		cmd[128];
-
-	if (x->eng)
-		ae_engine_detach(x->eng);
-	if (x->mem && x->mem != MAP_FAILED)
-		munmap(x->mem, x->size);
+	ae_env_unmap_engine(x->eng, x->mem, x->size);
 	fault_host_close(&x->fh);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "  could not remove %s\n", x->dir);
+	ae_env_remove_dir(x->dir);
 }
 
 /* Power failure: the disk loses unsynced writes (partly), the pool is gone. */
@@ -829,30 +818,13 @@ make_key(char *k, uint32_t i)
 	return len;
 }
 
-static void
-fill(char *buf, uint32_t seed, size_t len)
-{
-	uint64_t	x = seed * 0x9E3779B97F4A7C15ull + 1;
-
-	for (size_t i = 0; i < len; i++)
-	{
-		if ((i & 7) == 0)
-		{
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-		}
-		buf[i] = (char) (x >> ((i & 7) * 8));
-	}
-}
-
 /* A value that names its seed and key, so that one read from the tree can be checked alone. */
 static void
 make_value(char *v, uint32_t key, uint32_t seed, uint32_t len)
 {
 	memcpy(v, &seed, 4);
 	memcpy(v + 4, &key, 4);
-	fill(v + VALUE_HDR, seed ^ (key * 2654435761u), len - VALUE_HDR);
+	ae_env_fill(v + VALUE_HDR, seed ^ (key * 2654435761u), len - VALUE_HDR);
 }
 
 static bool
@@ -1529,8 +1501,7 @@ crash_seed(uint64_t seed, crash_totals *sum)
 {
 	seed_state *ss = mmap(NULL, sizeof(seed_state), PROT_READ | PROT_WRITE,
 						  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	char		dir[64],
-				cmd[96];
+	char		dir[64];
 	int			code = LIFE_FAILED;
 
 	if (ss == MAP_FAILED || !make_scratch_dir(dir, sizeof(dir)))
@@ -1556,9 +1527,7 @@ crash_seed(uint64_t seed, crash_totals *sum)
 	}
 	add_totals(sum, &ss->totals);
 	munmap(ss, sizeof(*ss));
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "  could not remove %s\n", dir);
+	ae_env_remove_dir(dir);
 	return code == LIFE_DONE;
 }
 
@@ -2023,7 +1992,6 @@ test_fault_host(void)
 {
 	fault_host	h;
 	char		dir[64],
-				cmd[96],
 				page[AE_PAGE_SIZE],
 				got[AE_PAGE_SIZE],
 				log[100];
@@ -2036,7 +2004,7 @@ test_fault_host(void)
 	rng_seed(99);
 	AE_REQUIRE(make_scratch_dir(dir, sizeof(dir)));
 	AE_OKAY(fault_host_init(&h, dir));
-	fill(page, 1, sizeof(page));
+	ae_env_fill(page, 1, sizeof(page));
 	AE_OKAY(h.outer.write_block(h.outer.ctx, f, 2, page));
 	AE_OKAY(h.outer.nblocks(h.outer.ctx, f, &n));
 	AE_CHECK(n == 3);
@@ -2045,7 +2013,7 @@ test_fault_host(void)
 	AE_OKAY(h.outer.read_block(h.outer.ctx, f, 2, got));
 	AE_CHECK(memcmp(got, page, sizeof(page)) == 0);
 	AE_OKAY(h.outer.sync_file(h.outer.ctx, f));	/* block 2 is durable now */
-	fill(log, 2, sizeof(log));
+	ae_env_fill(log, 2, sizeof(log));
 	AE_OKAY(h.outer.log_write(h.outer.ctx, 8, log, sizeof(log)));
 	AE_OKAY(h.outer.log_read(h.outer.ctx, 8, got, sizeof(got), &len));
 	AE_CHECK(len == sizeof(log) && memcmp(got, log, len) == 0);
@@ -2055,7 +2023,7 @@ test_fault_host(void)
 	{
 		char		newer[AE_PAGE_SIZE];
 
-		fill(newer, 100 + (uint32_t) i, sizeof(newer));
+		ae_env_fill(newer, 100 + (uint32_t) i, sizeof(newer));
 		AE_OKAY(h.outer.write_block(h.outer.ctx, f, 2, newer));
 		fault_host_crash(&h);
 		AE_OKAY(h.outer.read_block(h.outer.ctx, f, 2, got));
@@ -2082,8 +2050,7 @@ test_fault_host(void)
 	AE_CHECK(h.outer.sync_written(h.outer.ctx) == AE_IO_ERROR && h.power_cut);
 	fault_disarm(&h);
 	fault_host_close(&h);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	AE_CHECK(system(cmd) == 0);
+	AE_CHECK(ae_env_remove_dir(dir));
 }
 
 int

@@ -28,6 +28,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(usleep time);
+use FindBin;
+use lib $FindBin::Bin;
+use AetherTest;
 
 my $NACCOUNTS      = 1000;
 my $START_BALANCE  = 1000;
@@ -53,25 +56,12 @@ $node->start;
 # ------------------------------------------------------------------ helpers
 
 # Run SQL without dying: returns stdout, or undef after a diag of the error
-# (an error, a lost connection or a hang of more than 120 s).
+# (an error, a lost connection or a hang of more than 120 s); see
+# AetherTest::try_sql.
 sub sql
 {
 	my ($q, %opt) = @_;
-	my $timed_out = 0;
-	my ($ret, $out, $err) = $node->psql(
-		'postgres', $q,
-		on_error_stop => 1,
-		timeout       => $opt{timeout} // 120,
-		timed_out     => \$timed_out);
-	if ($timed_out || !defined $ret || $ret != 0)
-	{
-		diag("query failed"
-			  . ($timed_out ? ' (timed out)' : '')
-			  . ": $q\n$err")
-		  unless $opt{quiet};
-		return undef;
-	}
-	return $out;
+	return try_sql($node, $q, %opt);
 }
 
 # Like sql, but the statement is expected to fail: returns stderr, or undef
@@ -88,84 +78,6 @@ sub sql_error
 	return "timed out" if $timed_out;
 	return undef if defined $ret && $ret == 0;
 	return $err;
-}
-
-sub postmaster_pid
-{
-	my $f = $node->data_dir . '/postmaster.pid';
-	open(my $fh, '<', $f) or return undef;
-	my $pid = <$fh>;
-	close $fh;
-	return undef unless defined $pid;
-	chomp $pid;
-	return $pid =~ /^\d+$/ ? $pid : undef;
-}
-
-# Process ids whose parent is $ppid (from /proc/<pid>/stat).
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $d, '/proc') or die "opendir /proc: $!";
-	for my $p (grep { /^\d+$/ } readdir $d)
-	{
-		open(my $f, '<', "/proc/$p/stat") or next;
-		my $s = <$f>;
-		close $f;
-		# "pid (comm) state ppid ...": comm may contain spaces and ')'
-		push @kids, $p if defined $s && $s =~ /^\d+ \(.*\) (\S) (\d+) / && $2 == $ppid;
-	}
-	closedir $d;
-	return @kids;
-}
-
-# true while $pid exists and is not a zombie
-sub alive
-{
-	my ($pid) = @_;
-	open(my $f, '<', "/proc/$pid/stat") or return 0;
-	my $s = <$f>;
-	close $f;
-	return 0 unless defined $s && $s =~ /^\d+ \(.*\) (\S) /;
-	return $1 ne 'Z' && $1 ne 'X';
-}
-
-# true while $pid exists at all (a zombie too: a new postmaster refuses to
-# start while the pid in postmaster.pid exists, and the killed postmaster is
-# reaped by whatever adopted it, not by us)
-sub exists_pid
-{
-	my ($pid) = @_;
-	return -e "/proc/$pid";
-}
-
-# kill -9 of the whole server at one instant: stop the postmaster (so it can
-# neither notice the deaths nor fork), SIGKILL every child, SIGKILL the
-# postmaster, and wait until all of them are gone. Returns false if the
-# server was not running any more.
-sub crash_server
-{
-	my ($label) = @_;
-	my $pm = postmaster_pid();
-	if (!defined $pm || !alive($pm))
-	{
-		diag("$label: the server was not running at the kill");
-		$node->stop('immediate', fail_ok => 1);   # forget the pid
-		return 0;
-	}
-	kill 'STOP', $pm;
-	my @kids = children_of($pm);
-	kill 'KILL', @kids if @kids;
-	note "$label: SIGKILL to postmaster $pm and " . scalar(@kids) . " children (@kids)";
-	$node->kill9;    # SIGKILL to the postmaster; the node forgets its pid
-	my $deadline = time + 60;
-	while (grep { exists_pid($_) } $pm, @kids)
-	{
-		die "$label: server processes still there 60 s after SIGKILL"
-		  if time > $deadline;
-		usleep(20_000);
-	}
-	return 1;
 }
 
 # Start after a crash; the server must come up by itself.
@@ -429,7 +341,7 @@ sub crash_cycle
 	my $acked_s = start_acked(%env);
 	my $acked = run_acked_until($acked_s, $next_id, time + $seconds);
 	my $stats = sql("SELECT evictions, writes, wal_insert_lsn FROM aether_stats()", quiet => 1) // '?';
-	ok(crash_server($label), "$label: the server ran until the kill");
+	ok(crash_server($node, $label), "$label: the server ran until the kill");
 	finish_acked($acked_s);
 	finish_load($load, $label);
 	note "$label: acknowledged ids $next_id..$acked; aether evictions|writes before: $evict0, at the kill: $stats";
@@ -487,7 +399,7 @@ SKIP:
 	usleep(300_000);
 	my $xid = sql(q{BEGIN; UPDATE only_aether SET n = n + 1; SELECT txid_current(); COMMIT;});
 	like($xid // '', qr/^\d+$/, 'aether-only commit: committed');
-	crash_server('aether-only commit') or last;
+	crash_server($node, 'aether-only commit') or last;
 	start_after('aether-only commit') or last;
 	is(sql("SELECT txid_status($xid)"), 'committed',
 		'aether-only commit: PostgreSQL knows the transaction as committed after the crash');
@@ -521,7 +433,7 @@ SKIP:
 		count(*) FILTER (WHERE v LIKE 'p1%'), count(*) FILTER (WHERE v LIKE 'p2%'),
 		count(*) FILTER (WHERE id IN (50, 60)) FROM prep};
 	is(sql($prep_q), '1000|1000|0|0|2', 'prepared changes are invisible before the crash');
-	crash_server('prepared') or last;
+	crash_server($node, 'prepared') or last;
 	start_after('prepared') or last;
 	is(sql("SELECT string_agg(gid, ',' ORDER BY gid) FROM pg_prepared_xacts"), 'p1,p2',
 		'prepared: both transactions are still prepared after the crash');
@@ -539,7 +451,7 @@ SKIP:
 	ok(defined sql("UPDATE prep SET v = 'after' WHERE id BETWEEN 11 AND 20"),
 		'prepared: rows p2 had updated can be updated again');
 	# and the resolution itself survives another crash
-	crash_server('prepared, resolved') or last;
+	crash_server($node, 'prepared, resolved') or last;
 	start_after('prepared, resolved') or last;
 	is(sql($prep_q), '1099|979|110|0|1', 'prepared, resolved: all of it survives another crash');
 	is(sql("SELECT count(*) FROM pg_prepared_xacts"), '0', 'prepared, resolved: nothing prepared');
@@ -572,7 +484,7 @@ SKIP:
 		'drop/truncate: tables changed');
 	$kept = sql("SELECT count(*), sum(id), md5(string_agg(v, ',' ORDER BY id)) FROM kept");
 	ok(defined sql(q{DROP TABLE gone; TRUNCATE emptied;}), 'drop/truncate: DROP and TRUNCATE');
-	crash_server('drop/truncate') or last;
+	crash_server($node, 'drop/truncate') or last;
 	start_after('drop/truncate') or last;
 	is(sql("SELECT count(*) FROM pg_class WHERE relname = 'gone'"), '0',
 		'drop/truncate: the dropped table is gone');
@@ -614,7 +526,7 @@ SKIP:
 		),
 		'ok',
 		'new tables: created and loaded');
-	crash_server('new tables') or last;
+	crash_server($node, 'new tables') or last;
 	start_after('new tables') or last;
 	is(sql("SELECT count(*), sum(id) FROM fresh"), '20000|200010000',
 		'new tables: rows of a table created just before the crash are there');
@@ -648,21 +560,13 @@ SKIP:
 		'ok',
 		'during recovery: a large committed load after the last checkpoint');
 	my $expected = sql("SELECT count(*), sum(id), sum(length(v)) FROM replayed");
-	crash_server('during recovery, first crash') or last;
-	my $logfile = $node->logfile;
-	my $offset = -s $logfile;
+	crash_server($node, 'during recovery, first crash') or last;
+	my $offset = -s $node->logfile;
 	$node->start(fail_ok => 1) or last;
 	# kill again as soon as Aether's redo has begun
-	my $deadline = time + 60;
-	my $tail = '';
-	while (time < $deadline)
-	{
-		$tail = substr(slurp_file($logfile), $offset);
-		last if $tail =~ /aether: recovery starting/;
-		usleep(5_000);
-	}
+	my $tail = wait_log($node, qr/aether: recovery starting/, $offset, 60, 5_000);
 	my $mid = $tail !~ /aether: redo done/;
-	crash_server('during recovery, second crash') or last;
+	crash_server($node, 'during recovery, second crash') or last;
 	note $mid ? 'during recovery: killed in the middle of the redo'
 	  : 'during recovery: the redo finished before the kill (the test still checks the restart)';
 	start_after('during recovery') or last;

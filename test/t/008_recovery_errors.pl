@@ -38,6 +38,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep time);
 use Fcntl qw(SEEK_SET);
+use FindBin;
+use lib $FindBin::Bin;
+use AetherTest;
 
 # What a start after a clean shutdown logs (wording chosen by the recovery
 # code; adjust here).
@@ -69,24 +72,7 @@ aether.max_wal_size = 10GB
 }
 
 # Run SQL without dying: stdout, or undef (error noted) on failure.
-sub sql
-{
-	my ($node, $q, %opt) = @_;
-	my $timed_out = 0;
-	my ($ret, $out, $err) = $node->psql(
-		'postgres', $q,
-		on_error_stop => 1,
-		timeout       => 120,
-		timed_out     => \$timed_out);
-	if ($timed_out || !defined $ret || $ret != 0)
-	{
-		my $msg = "query failed" . ($timed_out ? ' (timed out)' : '') . ": $q\n$err";
-		$opt{quiet} ? note($msg) : diag($msg);
-		${ $opt{error} } = $err if $opt{error};
-		return undef;
-	}
-	return $out;
-}
+sub sql { return try_sql(@_); }
 
 # Aether's checkpoint. If aether_checkpoint() does not exist (or fails), the
 # failure is a test failure, and aether_flush() stands in for it so that the
@@ -103,70 +89,6 @@ sub lsn
 {
 	my ($node, $col) = @_;
 	return sql($node, "SELECT $col FROM aether_stats()");
-}
-
-sub postmaster_pid
-{
-	my ($node) = @_;
-	my $f = $node->data_dir . '/postmaster.pid';
-	open(my $fh, '<', $f) or return undef;
-	my $pid = <$fh>;
-	close $fh;
-	return undef unless defined $pid;
-	chomp $pid;
-	return $pid =~ /^\d+$/ ? $pid : undef;
-}
-
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $d, '/proc') or die "opendir /proc: $!";
-	for my $p (grep { /^\d+$/ } readdir $d)
-	{
-		open(my $f, '<', "/proc/$p/stat") or next;
-		my $s = <$f>;
-		close $f;
-		push @kids, $p if defined $s && $s =~ /^\d+ \(.*\) (\S) (\d+) / && $2 == $ppid;
-	}
-	closedir $d;
-	return @kids;
-}
-
-# kill -9 of the postmaster and all its children at one instant (see
-# 007_crash_recovery.pl); waits until they are gone, zombies included (a new
-# postmaster refuses to start while the old pid exists).
-sub crash_server
-{
-	my ($node, $label) = @_;
-	my $pm = postmaster_pid($node);
-	die "$label: no postmaster.pid" unless defined $pm;
-	kill 'STOP', $pm;
-	my @kids = children_of($pm);
-	kill 'KILL', @kids if @kids;
-	note "$label: SIGKILL to postmaster $pm and " . scalar(@kids) . " children";
-	$node->kill9;
-	my $deadline = time + 60;
-	while (grep { -e "/proc/$_" } $pm, @kids)
-	{
-		die "$label: server processes still there 60 s after SIGKILL" if time > $deadline;
-		usleep(20_000);
-	}
-}
-
-# Aether's crash recovery runs in its background worker after the server
-# accepts connections; a query on an aether table waits for it. Wait for a
-# pattern in the server log from $off on, up to $secs seconds.
-sub wait_log
-{
-	my ($node, $re, $off, $secs) = @_;
-	my $deadline = time + ($secs // 10);
-	while (1)
-	{
-		my $log = slurp_file($node->logfile, $off);
-		return $log if $log =~ $re || time > $deadline;
-		usleep(100_000);
-	}
 }
 
 # pg_aether/control (engine/include/aether/checkpoint.h): redo and end LSN.
@@ -243,7 +165,7 @@ sub segment_name { return sprintf('log.%016x', int($_[0] / $LOG_SEG)); }
 	checkpoint($node, 'clean');
 	$node->safe_psql('postgres', "UPDATE c SET v = v || 'x' WHERE id % 13 = 0");
 	$content = $node->safe_psql('postgres', $content_q);
-	crash_server($node, 'clean');
+	crash_server($node, 'clean', must_run => 1);
 	$off = -s $node->logfile;
 	ok($node->start(fail_ok => 1), 'clean: the server starts after kill -9');
 	is(sql($node, $content_q), $content, 'clean: contents after kill -9 and start');
@@ -287,7 +209,7 @@ sub segment_name { return sprintf('log.%016x', int($_[0] / $LOG_SEG)); }
 	my $blk = (grep { $_ == 1 } @changed) ? 1 : $changed[0];
 	note "torn: changed blocks: @changed; tearing block $blk";
 
-	crash_server($node, 'torn');
+	crash_server($node, 'torn', must_run => 1);
 
 	# A torn write: the first half of the block is the new page, the second
 	# half garbage.
@@ -404,7 +326,7 @@ sub expect_refusal
 	  or diag("$label: cannot place the damage; redo " . ($redo // '?') . ", end " . ($end // '?'));
 	my $expected = $node->safe_psql('postgres', $LOGT_Q);
 	like($expected, qr/^$n\|/, "$label: $n rows committed");
-	crash_server($node, $label);
+	crash_server($node, $label, must_run => 1);
 	damage_log($node, $label, $redo + int(($end - $redo) / 2), 64)
 	  if defined $end && $end - $redo >= 64 * 1024;
 	expect_refusal($node, $label, $expected);
@@ -441,7 +363,7 @@ sub expect_refusal
 		$label, $b_start, $b_end, ($b_end - $b_start) / 1048576);
 	cmp_ok($b_end - $b_start, '>', 4 * 1024 * 1024, "$label: work B wrote several MB of log");
 	usleep(1_500_000);			# the worker records the durable log end every second
-	crash_server($node, $label);
+	crash_server($node, $label, must_run => 1);
 
 	# Early in B (in its first INSERT), well before its end: everything B
 	# committed after this point is only in the log.
@@ -477,7 +399,7 @@ sub expect_refusal
 	note "missing segment: checkpoint near log position $redo, work B ends at $b_end; removing $name";
 	cmp_ok(int($b_end / $LOG_SEG), '>', int($redo / $LOG_SEG),
 		'missing segment: work B reaches past the checkpoint\'s segment');
-	crash_server($node, 'missing segment');
+	crash_server($node, 'missing segment', must_run => 1);
 	my $seg = $node->data_dir . "/pg_aether/$name";
 	ok(-e $seg, "missing segment: $name exists before the test removes it");
 	unlink $seg;
