@@ -19,51 +19,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep time);
-
-sub postmaster_pid
-{
-	my ($node) = @_;
-	open(my $fh, '<', $node->data_dir . '/postmaster.pid') or return undef;
-	my $pid = <$fh>;
-	close $fh;
-	chomp $pid if defined $pid;
-	return (defined $pid && $pid =~ /^\d+$/) ? $pid : undef;
-}
-
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $d, '/proc') or die "opendir /proc: $!";
-	for my $p (grep { /^\d+$/ } readdir $d)
-	{
-		open(my $f, '<', "/proc/$p/stat") or next;
-		my $s = <$f>;
-		close $f;
-		push @kids, $p if defined $s && $s =~ /^\d+ \(.*\) (\S) (\d+) / && $2 == $ppid;
-	}
-	closedir $d;
-	return @kids;
-}
-
-# kill -9 of the postmaster and all its children at one instant
-sub crash_server
-{
-	my ($node) = @_;
-	my $pm = postmaster_pid($node);
-	die "no postmaster.pid" unless defined $pm;
-	kill 'STOP', $pm;
-	my @kids = children_of($pm);
-	kill 'KILL', @kids if @kids;
-	$node->kill9;
-	my $deadline = time + 60;
-	while (grep { -e "/proc/$_" } $pm, @kids)
-	{
-		die "server processes still there 60 s after SIGKILL" if time > $deadline;
-		usleep(20_000);
-	}
-}
+use FindBin;
+use lib $FindBin::Bin;
+use AetherTest;
 
 my $node = PostgreSQL::Test::Cluster->new('fastcommit');
 $node->init;
@@ -129,7 +87,7 @@ is($node->safe_psql('postgres',
 ok($x1 > $x2, "X1 ($x1) came after X2 ($x2)");
 
 my $logpos = -s $node->logfile;
-crash_server($node);
+crash_server($node, 'crash', must_run => 1);
 eval { $bg->quit };
 $node->start;
 
@@ -149,7 +107,7 @@ like(
 
 # a second crash right after recovery: the restored commits are durable in PostgreSQL
 $logpos = -s $node->logfile;
-crash_server($node);
+crash_server($node, 'crash', must_run => 1);
 $node->start;
 is( $node->safe_psql(
 		'postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
