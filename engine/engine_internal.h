@@ -19,7 +19,7 @@
 #include "aether/engine.h"
 
 #define AE_SHARED_MAGIC		0xAE7E0E61E5ull
-#define AE_SHARED_VERSION	1
+#define AE_SHARED_VERSION	2
 #define AE_SHMEM_ALIGN		4096
 
 static inline size_t
@@ -55,6 +55,7 @@ struct ae_engine
 	struct ring_slot *ring;
 	uint32_t	ring_size;
 	uint32_t	ring_pos;
+	uint32_t	stripe;			/* swizzle counter stripe (buf/bufmgr.c) */
 };
 
 #endif

@@ -43,11 +43,13 @@ unlink_leaf(ae_btree *t, ae_buf *meta, ae_buf *parent, int slot)
 	ae_status	st;
 	uint16_t	s = (uint16_t) slot;
 
-	st = ae_buf_read(t->eng, t->file, bt_inner_child(ae_buf_page(parent), slot - 1),
-					 AE_LATCH_EXCLUSIVE, 0, &left);
+	st = ae_buf_read_child(t->eng, parent, slot - 1, t->file,
+						   bt_inner_child(ae_buf_page(parent), slot - 1),
+						   AE_LATCH_EXCLUSIVE, 0, &left);
 	if (st == AE_OK)
-		st = ae_buf_read(t->eng, t->file, bt_inner_child(ae_buf_page(parent), slot),
-						 AE_LATCH_EXCLUSIVE, 0, &leaf);
+		st = ae_buf_read_child(t->eng, parent, slot, t->file,
+							   bt_inner_child(ae_buf_page(parent), slot),
+							   AE_LATCH_EXCLUSIVE, 0, &leaf);
 	if (st == AE_OK && (st = bt_check_page(t, leaf, AE_PAGE_BTREE_LEAF, 0)) == AE_OK &&
 		(st = bt_check_page(t, left, AE_PAGE_BTREE_LEAF, 0)) == AE_OK)
 	{
@@ -67,6 +69,7 @@ unlink_leaf(ae_btree *t, ae_buf *meta, ae_buf *parent, int slot)
 		{
 			ae_mtr_begin(t->eng, m);
 			ae_page_delete_item(ae_buf_page(parent), slot);
+			ae_buf_unswizzle(t->eng, parent, slot);	/* S5: later children moved left */
 			ae_mtr_log(m, parent, AE_RMGR_BTREE, AE_BT_REC_INNER_DELETE, &s, sizeof(s));
 			set_link(m, left, true, ae_buf_block(right));
 			set_link(m, right, false, ae_buf_block(left));
@@ -100,7 +103,7 @@ bt_free_empty_leaf(ae_btree *t, const void *key, size_t klen)
 		ae_buf_release(meta);
 		return AE_OK;			/* the root is the only leaf */
 	}
-	st = ae_buf_read(t->eng, t->file, md->root, AE_LATCH_EXCLUSIVE, 0, &node);
+	st = ae_buf_read_child(t->eng, meta, 0, t->file, md->root, AE_LATCH_EXCLUSIVE, 0, &node);
 	while (st == AE_OK)
 	{
 		void	   *page = ae_buf_page(node);
@@ -121,7 +124,8 @@ bt_free_empty_leaf(ae_btree *t, const void *key, size_t klen)
 			ae_buf_release(node);
 			break;
 		}
-		st = ae_buf_read(t->eng, t->file, bt_inner_child(page, slot), AE_LATCH_EXCLUSIVE, 0, &child);
+		st = ae_buf_read_child(t->eng, node, slot, t->file, bt_inner_child(page, slot),
+							   AE_LATCH_EXCLUSIVE, 0, &child);
 		ae_buf_release(node);
 		node = child;
 	}

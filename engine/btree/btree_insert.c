@@ -321,8 +321,8 @@ descend_leaf_x(ae_btree *t, const void *key, size_t klen, ae_buf **leaf, bt_fenc
 		return st;
 	md = bt_meta_ptr(ae_buf_page(meta));
 	level = (int) md->height - 1;
-	st = ae_buf_read(t->eng, t->file, md->root,
-					 level == 0 ? AE_LATCH_EXCLUSIVE : AE_LATCH_SHARED, 0, &node);
+	st = ae_buf_read_child(t->eng, meta, 0, t->file, md->root,
+						   level == 0 ? AE_LATCH_EXCLUSIVE : AE_LATCH_SHARED, 0, &node);
 	ae_buf_release(meta);
 	if (st != AE_OK)
 		return st;
@@ -344,8 +344,8 @@ descend_leaf_x(ae_btree *t, const void *key, size_t klen, ae_buf **leaf, bt_fenc
 			memcpy(fence->key, sep, fence->len);
 			fence->has = true;
 		}
-		st = ae_buf_read(t->eng, t->file, bt_inner_child(page, i),
-						 level == 1 ? AE_LATCH_EXCLUSIVE : AE_LATCH_SHARED, 0, &child);
+		st = ae_buf_read_child(t->eng, node, i, t->file, bt_inner_child(page, i),
+							   level == 1 ? AE_LATCH_EXCLUSIVE : AE_LATCH_SHARED, 0, &child);
 		if (st != AE_OK)
 			break;
 		ae_buf_release(node);
@@ -585,8 +585,8 @@ write_pessimistic(ae_btree *t, bt_op *op, bool hold_meta)
 	if (st != AE_OK)
 		return st;
 	w.meta_latched = true;
-	st = ae_buf_read(t->eng, t->file, bt_meta_ptr(ae_buf_page(w.meta))->root,
-					 AE_LATCH_EXCLUSIVE, 0, &w.node);
+	st = ae_buf_read_child(t->eng, w.meta, 0, t->file, bt_meta_ptr(ae_buf_page(w.meta))->root,
+						   AE_LATCH_EXCLUSIVE, 0, &w.node);
 	while (st == AE_OK)
 	{
 		void	   *page = ae_buf_page(w.node);
@@ -613,8 +613,8 @@ write_pessimistic(ae_btree *t, bt_op *op, bool hold_meta)
 		}
 		page = ae_buf_page(w.node);
 		w.pslot = bt_inner_search(t, page, op->key, op->klen, false);
-		st = ae_buf_read(t->eng, t->file, bt_inner_child(page, w.pslot),
-						 AE_LATCH_EXCLUSIVE, 0, &child);
+		st = ae_buf_read_child(t->eng, w.node, w.pslot, t->file, bt_inner_child(page, w.pslot),
+							   AE_LATCH_EXCLUSIVE, 0, &child);
 		if (st == AE_OK)
 		{
 			w.parent = w.node;

@@ -69,7 +69,8 @@ ae_status
 bt_meta_read(ae_btree *t, ae_latch_mode mode, ae_buf **out)
 {
 	ae_buf	   *b;
-	ae_status	st = ae_buf_read(t->eng, t->file, AE_BT_META_BLOCK, mode, 0, &b);
+	ae_status	st = ae_buf_read_hint(t->eng, t->file, AE_BT_META_BLOCK, mode, 0,
+										  &t->meta_hint, &b);
 	void	   *page;
 	uint16_t	len = 0;
 
@@ -135,6 +136,7 @@ bt_alloc_page(ae_btree *t, ae_mtr *m, ae_buf *meta, ae_buf **out)
 		md->npages++;
 	}
 	bt_meta_log(m, meta);
+	ae_buf_unswizzle(t->eng, b, 0);	/* S5: a reused block's old child hints */
 	*out = b;
 	return AE_OK;
 }
@@ -166,6 +168,7 @@ ae_btree_open(ae_btree *t, ae_engine *eng, ae_file_id file, ae_key_cmp cmp)
 	t->eng = eng;
 	t->file = file;
 	t->cmp = cmp ? cmp : ae_key_cmp_bytes;
+	t->meta_hint = AE_BUF_NO_HINT;
 }
 
 /* Metapage at block 0, an empty root leaf at block 1; one mtr. */

@@ -232,8 +232,9 @@ bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
 	if (st != AE_OK)
 		return st;
 	level = (int) bt_meta_ptr(ae_buf_page(meta))->height - 1;
-	st = ae_buf_read(t->eng, t->file, bt_meta_ptr(ae_buf_page(meta))->root,
-					 AE_LATCH_SHARED, level == 0 ? flags : 0, &node);
+	/* the root pointer is swizzled as slot 0 of the metapage (S6) */
+	st = ae_buf_read_child(t->eng, meta, 0, t->file, bt_meta_ptr(ae_buf_page(meta))->root,
+						   AE_LATCH_SHARED, level == 0 ? flags : 0, &node);
 	ae_buf_release(meta);
 	if (st != AE_OK)
 		return st;
@@ -256,8 +257,8 @@ bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
 				break;
 			*has_fence = true;
 		}
-		st = ae_buf_read(t->eng, t->file, bt_inner_child(page, i), AE_LATCH_SHARED,
-						 level == 1 ? flags : 0, &child);
+		st = ae_buf_read_child(t->eng, node, i, t->file, bt_inner_child(page, i),
+							   AE_LATCH_SHARED, level == 1 ? flags : 0, &child);
 		if (st != AE_OK)
 			break;
 		ae_buf_release(node);

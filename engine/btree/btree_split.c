@@ -194,11 +194,15 @@ split_pages(ae_btree *t, ae_buf *parent, int pslot, ae_buf *node, ae_buf *right,
 	/* the last old item's virtual index is below k: nothing moves right */
 	keep_left = n == 0 || n - 1 + (ins >= 0 && n - 1 >= ins ? 1 : 0) < k;
 	if (!keep_left)
+	{
 		reinit(np, level ? AE_PAGE_BTREE_INNER : AE_PAGE_BTREE_LEAF, level);
+		ae_buf_unswizzle(t->eng, node, 0);	/* S5: its items are redistributed */
+	}
 	reinit(rp, level ? AE_PAGE_BTREE_INNER : AE_PAGE_BTREE_LEAF, level);
 	distribute(np, rp, n, ins, k, level > 0, keep_left);
 	sep = separator(t, op, ins, k, level > 0, &sl);
 	parent_insert(parent, pslot + 1, ae_buf_block(right), sep, sl);
+	ae_buf_unswizzle(t->eng, parent, pslot + 1);	/* S5: later children moved right */
 	if (level == 0)
 	{
 		ae_page_opq(np)->left = ae_page_opq(split_scratch)->left;
@@ -361,6 +365,7 @@ bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot)
 		assert(!"empty page");
 	md->root = ae_buf_block(*newroot);
 	md->height++;
+	ae_buf_unswizzle(t->eng, meta, 0);	/* S5/S6: the root pointer changed */
 	bt_meta_log(m, meta);
 	ae_mtr_log_page_image(m, *newroot);
 	st = ae_mtr_commit(m, NULL);

@@ -208,6 +208,7 @@ invalidate(ae_engine *eng, ae_buf *b, const ae_file_id *f, bool db_only)
 			b->block = AE_NO_BLOCK;
 			b->file = (ae_file_id) {0};
 			b->lsn = 0;
+			atomic_store_explicit(&b->swz, SWZ_NONE, memory_order_relaxed);	/* S3 */
 			buf_unlock_hdr(b, 0);
 			ae_spin_unlock(part);
 			return;
@@ -276,4 +277,14 @@ ae_buf_get_stats(ae_engine *eng, ae_engine_stats *out)
 	out->writes = atomic_load(&pool->writes);
 	out->hits = atomic_load(&pool->hits);
 	out->evictions = atomic_load(&pool->evictions);
+	out->swizzle_hits = out->swizzle_misses = out->swizzle_stale = out->swizzle_steals = 0;
+	for (uint32_t i = 0; i < SWZ_STRIPES; i++)
+	{
+		swz_stripe *c = (swz_stripe *) ((char *) pool + pool->stripe_off) + i;
+
+		out->swizzle_hits += atomic_load_explicit(&c->hits, memory_order_relaxed);
+		out->swizzle_misses += atomic_load_explicit(&c->misses, memory_order_relaxed);
+		out->swizzle_stale += atomic_load_explicit(&c->stale, memory_order_relaxed);
+		out->swizzle_steals += atomic_load_explicit(&c->steals, memory_order_relaxed);
+	}
 }

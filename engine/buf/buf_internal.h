@@ -4,6 +4,8 @@
  * Pool layout (offsets from the pool start, each part aligned):
  *   buf_pool header | ae_buf descriptors[nframes] (64 B each) |
  *   partition spinlocks[BUF_PARTITIONS] (64 B each) | buckets[nbuckets] (u32) |
+ *   swizzle counter stripes[SWZ_STRIPES] (64 B each) |
+ *   swizzle tables[nswz] (swz_table, 64 B aligned) |
  *   pages[nframes] (8 KiB each, 4 KiB aligned)
  *
  * Page table: bucket = hash(file, block) & (nbuckets - 1); bucket b belongs to
@@ -46,6 +48,35 @@
 #define BUF_PARTITIONS	128
 
 /*
+ * Swizzling (buf/README.md "Swizzling", rules S1..S6). A swizzle table holds,
+ * for child slot i of the page in the frame that owns it, the id of the frame
+ * last seen holding that child (a hint, validated on use). SWZ_SLOTS covers
+ * every slot a page can have: an item costs at least 2 (slot) + 2 (length) +
+ * 4 (child block) bytes, so an 8 KiB page has fewer than 1024 items.
+ */
+#define SWZ_SLOTS		1024
+#define SWZ_NONE		UINT32_MAX
+#define SWZ_STRIPES		16
+#define SWZ_FRAMES_PER_TABLE 16	/* nswz = max(4, nframes / 16) */
+
+typedef struct swz_table
+{
+	_Atomic uint32_t owner;		/* frame id it was last claimed for, SWZ_NONE if never */
+	_Atomic uint32_t ref;		/* used since the clock last passed (second chance) */
+	char		pad[56];
+	_Atomic uint32_t e[SWZ_SLOTS];	/* child slot -> frame id or SWZ_NONE */
+} swz_table;
+
+/* Swizzle counters, striped by process (ae_engine.stripe) to spare one hot line. */
+typedef struct __attribute__((aligned(64))) swz_stripe
+{
+	_Atomic uint64_t hits;		/* hint valid: no page-table lookup */
+	_Atomic uint64_t misses;	/* no hint (no table or empty slot): page table */
+	_Atomic uint64_t stale;		/* hint failed validation (evicted, retagged, moved) */
+	_Atomic uint64_t steals;	/* a table in use was taken for another page */
+} swz_stripe;
+
+/*
  * A frame descriptor. Guards:
  *   state      atomic; flag changes either CAS while !BS_LOCKED or hold BS_LOCKED
  *   latch      protects the page bytes
@@ -53,6 +84,11 @@
  *              and only by the sole pinner; stable while you hold a pin
  *   hash_next  partition spinlock of the frame's tag
  *   lsn        page LSN copy: written under the exclusive latch
+ *   swz        swizzle table of this frame's page (SWZ_NONE: none): set by CAS
+ *              from SWZ_NONE by a pinner; reset (a) under BS_LOCKED when the
+ *              tag changes (retag, invalidate), (b) by a pinner holding the
+ *              exclusive latch (ae_buf_new), (c) by CAS from a table's
+ *              index by whoever steals that table (S4)
  */
 struct __attribute__((aligned(64))) ae_buf
 {
@@ -64,6 +100,7 @@ struct __attribute__((aligned(64))) ae_buf
 	uint32_t	hash_next;
 	uint64_t	lsn;
 	int64_t		page_off;		/* page address minus descriptor address */
+	_Atomic uint32_t swz;
 };
 
 typedef struct __attribute__((aligned(64))) buf_partition
@@ -79,6 +116,11 @@ typedef struct buf_pool
 	uint64_t	part_off;
 	uint64_t	bucket_off;
 	uint64_t	page_off;
+	uint32_t	nswz;			/* swizzle tables */
+	uint32_t	pad;
+	uint64_t	swz_off;
+	uint64_t	stripe_off;
+	_Atomic uint64_t swz_clock;	/* table clock hand: table = swz_clock % nswz */
 	_Atomic uint64_t clock;		/* clock hand: frame = clock % nframes */
 	_Atomic uint64_t reads;
 	_Atomic uint64_t writes;
@@ -106,6 +148,18 @@ static inline ae_buf *
 buf_desc(buf_pool *pool, uint32_t id)
 {
 	return (ae_buf *) ((char *) pool + pool->desc_off) + id;
+}
+
+static inline swz_table *
+swz_tab(buf_pool *pool, uint32_t t)
+{
+	return (swz_table *) ((char *) pool + pool->swz_off) + t;
+}
+
+static inline swz_stripe *
+swz_stripe_of(ae_engine *eng)
+{
+	return (swz_stripe *) ((char *) eng->pool + eng->pool->stripe_off) + eng->stripe % SWZ_STRIPES;
 }
 
 static inline ae_spinlock *

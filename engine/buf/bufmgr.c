@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf_internal.h"
 #include "aether/wal.h"
@@ -32,6 +33,14 @@ nbuckets_for(uint32_t nframes)
 	return n;
 }
 
+static uint32_t
+nswz_for(uint32_t nframes)
+{
+	uint32_t	n = nframes / SWZ_FRAMES_PER_TABLE;
+
+	return n < 4 ? 4 : n;
+}
+
 size_t
 ae_buf_shmem_size(const ae_engine_config *cfg)
 {
@@ -41,6 +50,8 @@ ae_buf_shmem_size(const ae_engine_config *cfg)
 	sz += n * sizeof(ae_buf);
 	sz += BUF_PARTITIONS * sizeof(buf_partition);
 	sz += nbuckets_for(cfg->pool_pages) * sizeof(uint32_t);
+	sz = ae_align_up(sz, 64) + SWZ_STRIPES * sizeof(swz_stripe);
+	sz = ae_align_up(sz, 64) + (size_t) nswz_for(cfg->pool_pages) * sizeof(swz_table);
 	sz = ae_align_up(sz, AE_SHMEM_ALIGN);
 	return sz + n * AE_PAGE_SIZE;
 }
@@ -62,6 +73,11 @@ ae_buf_shmem_init(buf_pool *pool, const ae_engine_config *cfg)
 	off += BUF_PARTITIONS * sizeof(buf_partition);
 	pool->bucket_off = off;
 	off += (size_t) pool->nbuckets * sizeof(uint32_t);
+	pool->stripe_off = off = ae_align_up(off, 64);
+	off += SWZ_STRIPES * sizeof(swz_stripe);
+	pool->nswz = nswz_for(n);
+	pool->swz_off = off = ae_align_up(off, 64);
+	off += (size_t) pool->nswz * sizeof(swz_table);
 	pool->page_off = ae_align_up(off, AE_SHMEM_ALIGN);
 
 	for (uint32_t i = 0; i < n; i++)
@@ -76,7 +92,19 @@ ae_buf_shmem_init(buf_pool *pool, const ae_engine_config *cfg)
 		b->id = i;
 		b->hash_next = BUF_NONE;
 		b->page_off = page - (char *) b;
+		atomic_init(&b->swz, SWZ_NONE);
 		memset(page, 0, AE_PAGE_SIZE);
+	}
+	memset((char *) pool + pool->stripe_off, 0, SWZ_STRIPES * sizeof(swz_stripe));
+	for (uint32_t t = 0; t < pool->nswz; t++)
+	{
+		swz_table  *tab = swz_tab(pool, t);
+
+		atomic_init(&tab->owner, SWZ_NONE);
+		atomic_init(&tab->ref, 0);
+		memset(tab->pad, 0, sizeof(tab->pad));
+		for (uint32_t i = 0; i < SWZ_SLOTS; i++)
+			atomic_init(&tab->e[i], SWZ_NONE);
 	}
 	for (uint32_t i = 0; i < BUF_PARTITIONS; i++)
 		ae_spin_init(&((buf_partition *) ((char *) pool + pool->part_off))[i].lock);
@@ -92,6 +120,7 @@ ae_buf_ring_init(ae_engine *eng)
 
 	eng->ring_size = n;
 	eng->ring_pos = 0;
+	eng->stripe = (uint32_t) getpid() % SWZ_STRIPES;
 	eng->ring = malloc(sizeof(struct ring_slot) * n);
 	if (!eng->ring)
 		return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK, "out of memory for scan ring");
@@ -308,6 +337,8 @@ retag(ae_engine *eng, ae_buf *v, ae_file_id f, uint32_t blk, uint32_t nb, bool s
 			v->file = f;
 			v->block = blk;
 			v->lsn = 0;
+			/* S3: the old page's hint table no longer describes this frame */
+			atomic_store_explicit(&v->swz, SWZ_NONE, memory_order_relaxed);
 			s = (s & BS_PIN_MASK) | BS_TAG_VALID | (scan ? 0 : BS_USAGE_ONE);
 			table_insert(pool, nb, v);
 			ok = true;
@@ -322,8 +353,11 @@ retag(ae_engine *eng, ae_buf *v, ae_file_id f, uint32_t blk, uint32_t nb, bool s
 	return ok;
 }
 
-/* Pin a frame found in the table; raise its usage count unless a scan. */
-static void
+/*
+ * Pin a frame found in the table (or named by a swizzle hint); raise its
+ * usage count unless a scan. Returns the state the pin was added to, plus it.
+ */
+static uint32_t
 pin_hit(ae_buf *b, bool bump)
 {
 	uint32_t	s = atomic_load_explicit(&b->state, memory_order_relaxed);
@@ -343,7 +377,7 @@ pin_hit(ae_buf *b, bool bump)
 		if (atomic_compare_exchange_weak_explicit(&b->state, &s, n,
 												  memory_order_acq_rel,
 												  memory_order_relaxed))
-			return;
+			return n;
 	}
 }
 
@@ -490,8 +524,216 @@ ae_buf_new(ae_engine *eng, ae_file_id f, uint32_t blk, ae_buf **out)
 	ae_buf_latch(b, AE_LATCH_EXCLUSIVE);
 	/* it may have been cached with old contents: the caller gets zeros either way */
 	memset(ae_buf_page(b), 0, AE_PAGE_SIZE);
+	/* S3: so are its child pointers (the hints are dropped, not just outvoted) */
+	atomic_store_explicit(&b->swz, SWZ_NONE, memory_order_release);
 	*out = b;
 	return AE_OK;
+}
+
+/* ------------------------------------------------------------ swizzling */
+
+/*
+ * Validate a swizzle hint (rule S1): pin frame id and keep the pin only if
+ * the frame holds (f, blk). No page-table lookup, no partition lock: the pin
+ * is a CAS on the frame's state word, and while it is held the tag cannot
+ * change (B3, B6: a retag needs its retagger to be the sole pinner, and
+ * invalidate needs no pin at all), so the tag read after pinning is the
+ * frame's identity for as long as we keep the pin. A frame that was evicted
+ * or reused for another page since the hint was written (ABA) fails the
+ * check and is unpinned at once. Returns the frame with *state = its state
+ * after our pin, or NULL (nothing pinned).
+ */
+static ae_buf *
+swz_pin(buf_pool *pool, uint32_t id, ae_file_id f, uint32_t blk, bool scan, uint32_t *state)
+{
+	ae_buf	   *b;
+	uint32_t	s;
+
+	if (id >= pool->nframes)
+		return NULL;
+	b = buf_desc(pool, id);
+	s = pin_hit(b, !scan);
+	if ((s & BS_TAG_VALID) && b->block == blk && ae_file_id_equal(b->file, f))
+	{
+		*state = s;
+		return b;
+	}
+	buf_unpin(b);
+	return NULL;
+}
+
+/*
+ * Give pinned frame p a swizzle table (rule S4): run the table clock, giving
+ * a table in use whose ref bit is set a second chance, claim one by CAS on its
+ * owner, detach it from its previous frame, clear it and attach it to p.
+ * Returns p's table (maybe one another process attached meanwhile) or NULL.
+ * Entries of a table are hints only (S1), so a stale writer still holding a
+ * stolen table can only cause a miss later, never a wrong page.
+ */
+static swz_table *
+swz_attach(ae_engine *eng, ae_buf *p)
+{
+	buf_pool   *pool = eng->pool;
+	uint32_t	none = SWZ_NONE;
+	uint32_t	t;
+
+	for (uint32_t tries = 0;; tries++)
+	{
+		swz_table  *tab;
+		uint32_t	owner;
+		bool		in_use;
+
+		if (tries > 2 * pool->nswz + 1)
+			return NULL;		/* every table kept busy: go without */
+		t = (uint32_t) (atomic_fetch_add_explicit(&pool->swz_clock, 1, memory_order_relaxed) % pool->nswz);
+		tab = swz_tab(pool, t);
+		owner = atomic_load_explicit(&tab->owner, memory_order_acquire);
+		in_use = owner != SWZ_NONE && owner < pool->nframes &&
+			atomic_load_explicit(&buf_desc(pool, owner)->swz, memory_order_relaxed) == t;
+		if (in_use && atomic_exchange_explicit(&tab->ref, 0, memory_order_relaxed))
+			continue;			/* second chance */
+		if (!atomic_compare_exchange_strong_explicit(&tab->owner, &owner, p->id,
+													 memory_order_acq_rel, memory_order_relaxed))
+			continue;			/* another process claimed it first */
+		if (owner != SWZ_NONE && owner < pool->nframes)
+		{
+			uint32_t	expect = t;
+
+			if (atomic_compare_exchange_strong_explicit(&buf_desc(pool, owner)->swz, &expect, SWZ_NONE,
+														memory_order_acq_rel, memory_order_relaxed) &&
+				owner != p->id)
+				atomic_fetch_add_explicit(&swz_stripe_of(eng)->steals, 1, memory_order_relaxed);
+		}
+		for (uint32_t i = 0; i < SWZ_SLOTS; i++)
+			atomic_store_explicit(&tab->e[i], SWZ_NONE, memory_order_relaxed);
+		atomic_store_explicit(&tab->ref, 1, memory_order_relaxed);
+		break;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&p->swz, &none, t,
+												 memory_order_acq_rel, memory_order_relaxed))
+	{
+		uint32_t	me = p->id;
+
+		/* another pinner attached one meanwhile: give ours back */
+		atomic_compare_exchange_strong_explicit(&swz_tab(pool, t)->owner, &me, SWZ_NONE,
+												memory_order_acq_rel, memory_order_relaxed);
+		t = none;
+	}
+	return t == SWZ_NONE ? NULL : swz_tab(pool, t);
+}
+
+/* Pinned frame b: make it valid and latch it (the tail of every read). */
+static ae_status
+read_finish(ae_engine *eng, ae_buf *b, uint32_t s, ae_latch_mode mode, ae_buf **out)
+{
+	if (!(s & BS_VALID))
+	{
+		ae_status	st = make_valid(eng, b, false);
+
+		if (st != AE_OK)
+		{
+			buf_unpin(b);
+			return st;
+		}
+	}
+	ae_buf_latch(b, mode);
+	*out = b;
+	return AE_OK;
+}
+
+ae_status
+ae_buf_read_child(ae_engine *eng, ae_buf *parent, int slot, ae_file_id f, uint32_t blk,
+				  ae_latch_mode mode, int flags, ae_buf **out)
+{
+	buf_pool   *pool = eng->pool;
+	bool		scan = (flags & AE_BUF_SCAN) != 0;
+	swz_stripe *cnt = swz_stripe_of(eng);
+	swz_table  *tab = NULL;
+	ae_buf	   *b;
+	uint32_t	t,
+				s = 0;
+	ae_status	st;
+
+	if (blk == AE_NO_BLOCK)
+		return ae_fail(AE_INVALID, f, blk, "ae_buf_read_child: invalid block number");
+	if (slot < 0 || slot >= SWZ_SLOTS)
+		return ae_buf_read(eng, f, blk, mode, flags, out);
+	t = atomic_load_explicit(&parent->swz, memory_order_acquire);
+	if (t < pool->nswz)
+	{
+		uint32_t	id;
+
+		tab = swz_tab(pool, t);
+		id = atomic_load_explicit(&tab->e[slot], memory_order_relaxed);
+		if (id != SWZ_NONE)
+		{
+			/* hot path (S2): no page-table lookup, no partition lock */
+			if ((b = swz_pin(pool, id, f, blk, scan, &s)) != NULL)
+			{
+				atomic_fetch_add_explicit(&cnt->hits, 1, memory_order_relaxed);
+				if (!atomic_load_explicit(&tab->ref, memory_order_relaxed))
+					atomic_store_explicit(&tab->ref, 1, memory_order_relaxed);
+				return read_finish(eng, b, s, mode, out);
+			}
+			atomic_fetch_add_explicit(&cnt->stale, 1, memory_order_relaxed);
+		}
+		else
+			atomic_fetch_add_explicit(&cnt->misses, 1, memory_order_relaxed);
+	}
+	else
+		atomic_fetch_add_explicit(&cnt->misses, 1, memory_order_relaxed);
+
+	/* cold path: the page table, then swizzle the slot to the frame found */
+	if ((st = get_frame(eng, f, blk, scan, &b)) != AE_OK)
+		return st;
+	if (!tab)
+		tab = swz_attach(eng, parent);
+	if (tab)
+		atomic_store_explicit(&tab->e[slot], b->id, memory_order_relaxed);
+	return read_finish(eng, b, 0, mode, out);
+}
+
+ae_status
+ae_buf_read_hint(ae_engine *eng, ae_file_id f, uint32_t blk, ae_latch_mode mode,
+				 int flags, uint32_t *hint, ae_buf **out)
+{
+	swz_stripe *cnt = swz_stripe_of(eng);
+	bool		scan = (flags & AE_BUF_SCAN) != 0;
+	ae_buf	   *b;
+	uint32_t	s = 0;
+	ae_status	st;
+
+	if (blk == AE_NO_BLOCK)
+		return ae_fail(AE_INVALID, f, blk, "ae_buf_read_hint: invalid block number");
+	if (*hint != SWZ_NONE)
+	{
+		if ((b = swz_pin(eng->pool, *hint, f, blk, scan, &s)) != NULL)
+		{
+			atomic_fetch_add_explicit(&cnt->hits, 1, memory_order_relaxed);
+			return read_finish(eng, b, s, mode, out);
+		}
+		atomic_fetch_add_explicit(&cnt->stale, 1, memory_order_relaxed);
+	}
+	else
+		atomic_fetch_add_explicit(&cnt->misses, 1, memory_order_relaxed);
+	if ((st = get_frame(eng, f, blk, scan, &b)) != AE_OK)
+		return st;
+	*hint = b->id;
+	return read_finish(eng, b, 0, mode, out);
+}
+
+void
+ae_buf_unswizzle(ae_engine *eng, ae_buf *b, int from_slot)
+{
+	uint32_t	t = atomic_load_explicit(&b->swz, memory_order_acquire);
+	swz_table  *tab;
+
+	assert(ae_latch_held_exclusive(&b->latch));	/* S5 */
+	if (t >= eng->pool->nswz)
+		return;
+	tab = swz_tab(eng->pool, t);
+	for (int i = from_slot < 0 ? 0 : from_slot; i < SWZ_SLOTS; i++)
+		atomic_store_explicit(&tab->e[i], SWZ_NONE, memory_order_relaxed);
 }
 
 void *

@@ -297,6 +297,106 @@ run_multiprocess(uint32_t npages)
 	ae_env_close(&e);
 }
 
+/* read child blk of file f through slot of parent; its tag must be want */
+static bool
+child_tag(ae_engine *eng, ae_buf *parent, int slot, ae_file_id f, uint32_t blk, uint64_t want)
+{
+	ae_buf	   *c;
+	uint16_t	len;
+	uint64_t	tag = 0;
+
+	if (ae_buf_read_child(eng, parent, slot, f, blk, AE_LATCH_SHARED, 0, &c) != AE_OK)
+		return false;
+	memcpy(&tag, ae_page_item(ae_buf_page(c), 0, &len), sizeof(tag));
+	ae_buf_release(c);
+	return tag == want;
+}
+
+/*
+ * Swizzling (buf/README.md S1..S6): hinted reads make no page-table lookup;
+ * a hint to a frame since evicted and reused for other pages (ABA) is
+ * rejected and the right page read; ae_buf_unswizzle drops hints from a slot
+ * on; a slot whose child changed (items moved) is not followed; the
+ * process-local hint of ae_buf_read_hint works the same way.
+ */
+static void
+test_swizzle(void)
+{
+	ae_env		e;
+	ae_engine_stats s0,
+				s1;
+	ae_buf	   *p,
+			   *b;
+	uint32_t	hint = AE_BUF_NO_HINT;
+
+	AE_OKAY(ae_env_open(&e, 16, 64 * 1024, 0));
+	AE_OKAY(make_page(e.eng, FA, 0, 7));
+	for (uint32_t i = 0; i < 200; i++)
+		AE_OKAY(make_page(e.eng, FB, i, 5000 + i));
+	AE_OKAY(ae_buf_read(e.eng, FA, 0, AE_LATCH_SHARED, 0, &p));	/* the parent stays pinned */
+	for (int i = 0; i < 4; i++)
+		AE_CHECK(child_tag(e.eng, p, i, FB, (uint32_t) i, 5000 + (uint64_t) i));
+
+	/* hot path: 40 reads, no page-table lookup */
+	ae_engine_get_stats(e.eng, &s0);
+	for (int r = 0; r < 10; r++)
+		for (int i = 0; i < 4; i++)
+			AE_CHECK(child_tag(e.eng, p, i, FB, (uint32_t) i, 5000 + (uint64_t) i));
+	ae_engine_get_stats(e.eng, &s1);
+	AE_CHECK(s1.swizzle_hits - s0.swizzle_hits == 40);
+	AE_CHECK(s1.hits == s0.hits && s1.reads == s0.reads);
+	AE_CHECK(s1.swizzle_misses == s0.swizzle_misses && s1.swizzle_stale == s0.swizzle_stale);
+
+	/* evict the children: their frames now hold other pages (or none) */
+	for (uint32_t i = 10; i < 200; i++)
+	{
+		uint64_t	tag = 0;
+
+		AE_OKAY(page_tag(e.eng, FB, i, 0, &tag));
+		AE_REQUIRE(tag == 5000 + i);
+	}
+	ae_engine_get_stats(e.eng, &s0);
+	for (int i = 0; i < 4; i++)
+		AE_CHECK(child_tag(e.eng, p, i, FB, (uint32_t) i, 5000 + (uint64_t) i));
+	ae_engine_get_stats(e.eng, &s1);
+	AE_CHECK(s1.swizzle_stale - s0.swizzle_stale == 4);
+	AE_CHECK(s1.reads - s0.reads == 4 && s1.swizzle_hits == s0.swizzle_hits);
+
+	/* the slot's child changed: the hint (a frame holding FB/0) is not followed */
+	ae_engine_get_stats(e.eng, &s0);
+	AE_CHECK(child_tag(e.eng, p, 0, FB, 1, 5001));
+	AE_CHECK(child_tag(e.eng, p, 0, FB, 1, 5001));
+	ae_engine_get_stats(e.eng, &s1);
+	AE_CHECK(s1.swizzle_stale - s0.swizzle_stale == 1 && s1.swizzle_hits - s0.swizzle_hits == 1);
+	AE_CHECK(child_tag(e.eng, p, 0, FB, 0, 5000));
+
+	/* unswizzle slots 2.. under the exclusive latch */
+	ae_buf_unlatch(p);
+	ae_buf_latch(p, AE_LATCH_EXCLUSIVE);
+	ae_buf_unswizzle(e.eng, p, 2);
+	ae_engine_get_stats(e.eng, &s0);
+	for (int i = 0; i < 4; i++)
+		AE_CHECK(child_tag(e.eng, p, i, FB, (uint32_t) i, 5000 + (uint64_t) i));
+	ae_engine_get_stats(e.eng, &s1);
+	AE_CHECK(s1.swizzle_hits - s0.swizzle_hits == 2 && s1.swizzle_misses - s0.swizzle_misses == 2);
+	ae_buf_release(p);
+
+	/* a process-local hint */
+	AE_OKAY(ae_buf_read_hint(e.eng, FB, 3, AE_LATCH_SHARED, 0, &hint, &b));
+	ae_buf_release(b);
+	AE_CHECK(hint != AE_BUF_NO_HINT);
+	ae_engine_get_stats(e.eng, &s0);
+	AE_OKAY(ae_buf_read_hint(e.eng, FB, 3, AE_LATCH_SHARED, 0, &hint, &b));
+	ae_buf_release(b);
+	AE_OKAY(ae_buf_read_hint(e.eng, FB, 4, AE_LATCH_SHARED, 0, &hint, &b));	/* wrong frame */
+	AE_CHECK(ae_buf_block(b) == 4);
+	ae_buf_release(b);
+	ae_engine_get_stats(e.eng, &s1);
+	AE_CHECK(s1.swizzle_hits - s0.swizzle_hits == 1 && s1.swizzle_stale - s0.swizzle_stale == 1);
+	AE_CHECK(ae_buf_held_latches() == 0);
+	ae_env_close(&e);
+}
+
 static void
 test_multiprocess(void)
 {
@@ -317,6 +417,7 @@ main(void)
 	AE_RUN(test_missing_and_drop);
 	AE_RUN(test_scan_ring);
 	AE_RUN(test_corrupt_read);
+	AE_RUN(test_swizzle);
 	AE_RUN(test_multiprocess);
 	AE_RUN(test_multiprocess_one_page);
 	return ae_test_summary();

@@ -47,6 +47,7 @@ typedef struct ae_btree
 	ae_engine  *eng;
 	ae_file_id	file;
 	ae_key_cmp	cmp;
+	uint32_t	meta_hint;		/* frame last seen holding the metapage (ae_buf_read_hint) */
 } ae_btree;
 
 /* Initialise an empty tree in an empty file (writes metapage and root leaf, logged). */

@@ -52,6 +52,35 @@ ae_status	ae_buf_read(ae_engine *eng, ae_file_id f, uint32_t blk,
  */
 ae_status	ae_buf_new(ae_engine *eng, ae_file_id f, uint32_t blk, ae_buf **out);
 
+/*
+ * Pointer swizzling (buf/README.md, "Swizzling"). Read child block blk,
+ * found in slot `slot` of the page in frame parent, like ae_buf_read; parent
+ * must be pinned and latched (either mode) by the caller for the duration.
+ * If parent's swizzle table names a frame for that slot and the frame, once
+ * pinned, still holds (f, blk), no page-table lookup is made (the hot path).
+ * Otherwise the page table is used and the slot is swizzled to the frame
+ * found. Pages on disk are never changed: the hint lives beside the frame.
+ */
+ae_status	ae_buf_read_child(ae_engine *eng, ae_buf *parent, int slot, ae_file_id f,
+							  uint32_t blk, ae_latch_mode mode, int flags, ae_buf **out);
+
+/*
+ * As ae_buf_read with a caller-owned hint (a frame id; initialise it to
+ * AE_BUF_NO_HINT). Validated the same way; updated on a miss. For a
+ * process-local pointer to a hot page such as a B+tree's metapage.
+ */
+#define AE_BUF_NO_HINT	UINT32_MAX
+ae_status	ae_buf_read_hint(ae_engine *eng, ae_file_id f, uint32_t blk, ae_latch_mode mode,
+							 int flags, uint32_t *hint, ae_buf **out);
+
+/*
+ * Forget the swizzled pointers of b's child slots from_slot and up (0: all),
+ * because the page's items moved (an item inserted or deleted before them,
+ * or the page rebuilt). b latched exclusive. Hints are also validated on
+ * every use, so this is hygiene, not what makes a stale hint harmless.
+ */
+void		ae_buf_unswizzle(ae_engine *eng, ae_buf *b, int from_slot);
+
 void	   *ae_buf_page(ae_buf *b);
 uint32_t	ae_buf_block(ae_buf *b);
 ae_file_id	ae_buf_file(ae_buf *b);

@@ -69,6 +69,11 @@ typedef struct ae_engine_stats
 	uint64_t	checkpoints;	/* completed since the engine started */
 	uint64_t	checkpoint_time;	/* last one, seconds since the epoch (0: none yet) */
 	uint64_t	checkpoint_redo_lsn;	/* its redo point */
+	/* pointer swizzling (buf/README.md): reads of a child or hinted page */
+	uint64_t	swizzle_hits;	/* hint valid: no page-table lookup */
+	uint64_t	swizzle_misses;	/* no hint yet: page table, then swizzled */
+	uint64_t	swizzle_stale;	/* hint invalidated (frame evicted/reused, slot moved) */
+	uint64_t	swizzle_steals;	/* swizzle tables taken from a page still using one */
 } ae_engine_stats;
 
 void		ae_engine_get_stats(ae_engine *eng, ae_engine_stats *out);
