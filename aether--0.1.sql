@@ -17,7 +17,8 @@ CREATE FUNCTION aether_stats(
     OUT pool_pages bigint, OUT pages_used bigint, OUT pages_dirty bigint,
     OUT reads bigint, OUT writes bigint, OUT hits bigint, OUT evictions bigint,
     OUT wal_records bigint, OUT wal_bytes bigint, OUT wal_flushes bigint,
-    OUT wal_insert_lsn bigint, OUT wal_flushed_lsn bigint)
+    OUT wal_insert_lsn bigint, OUT wal_flushed_lsn bigint,
+    OUT swizzle_hits bigint, OUT swizzle_misses bigint)
     AS 'MODULE_PATHNAME', 'aether_stats' LANGUAGE C STRICT VOLATILE;
 
 -- Check the structure and checksums of an aether table's B+tree.
@@ -46,7 +47,8 @@ CREATE FUNCTION aether_wal_stats(
     OUT records bigint, OUT bytes bigint, OUT full_page_images bigint,
     OUT flush_requests bigint, OUT flushes bigint, OUT avg_group_commit_batch float8,
     OUT insert_lsn bigint, OUT flushed_lsn bigint,
-    OUT checkpoints bigint, OUT last_checkpoint timestamptz, OUT checkpoint_redo_lsn bigint)
+    OUT checkpoints bigint, OUT last_checkpoint timestamptz, OUT checkpoint_redo_lsn bigint,
+    OUT aether_only_commits bigint)
     AS 'MODULE_PATHNAME', 'aether_wal_stats' LANGUAGE C STRICT VOLATILE;
 
 CREATE VIEW pg_stat_aether_wal AS SELECT * FROM aether_wal_stats();

@@ -63,6 +63,7 @@ extern void aetam_recovery_begin(void);
 extern void aetam_recovery_done(void);
 extern void aetam_recovery_failed(const char *message);
 extern int	aetam_pool_pages;
+extern int	aetam_total_procs(void);
 
 /* aether_host.c */
 extern void aetam_host_init(ae_host *host);
@@ -80,6 +81,14 @@ extern void aetam_undo_xact_end(bool abort, bool subxact);
 extern Size aetam_undo_shmem_size(void);
 extern void aetam_undo_shmem_init(void);
 extern uint64 aetam_undo_run(ae_engine *eng);
+extern void aetam_undo_note_inserting(Relation rel, uint64 first);
+extern ae_status aetam_undo_checkpoint_prepare(ae_engine *eng);
+extern ae_status aetam_undo_redo_record(const void *data, size_t len);
+extern uint64 aetam_undo_queue_losers(void);
+
+/* Host record types in Aether's log (engine AE_RMGR_HOST) */
+#define AETAM_REC_COMMIT	1	/* aether_commit.c: a commit through Aether's log */
+#define AETAM_REC_INSERTING	2	/* aether_undo.c: where a transaction began inserting */
 
 /* aether_commit.c: commits of transactions that wrote only Aether data */
 extern Size aetam_commit_shmem_size(void);
@@ -87,8 +96,9 @@ extern void aetam_commit_shmem_init(void);
 extern bool aetam_commit_fast(ae_engine *eng);
 extern void aetam_commit_xact_end(bool abort);
 extern bool aetam_commit_known_durable(TransactionId xid);
-extern ae_status aetam_commit_redo_record(void *ctx, uint8 type, const void *data, size_t len);
-extern ae_status aetam_commit_checkpoint_prepare(void *ctx, uint64 redo_lsn);
+extern uint64 aetam_commit_count_aether_only(void);
+extern ae_status aetam_commit_redo_record(const void *data, size_t len);
+extern ae_status aetam_commit_checkpoint_prepare(uint64 redo_lsn);
 extern void aetam_commit_restore(uint64 note);
 
 /* aether_error.c: raise the engine's last error as a PostgreSQL ERROR */

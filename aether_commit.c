@@ -43,7 +43,6 @@
 
 #include "access/clog.h"
 #include "access/transam.h"
-#include "access/twophase.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "miscadmin.h"
@@ -59,7 +58,6 @@
 #include "aether.h"
 #include "aether/wal.h"
 
-#define REC_COMMIT			1	/* payload: CommitRecord, then nsub uint32 xids */
 #define DURABLE_RING_SIZE	16384	/* power of two */
 #define MAX_SUBXIDS			8192	/* more committed subtransactions: the general protocol */
 
@@ -75,6 +73,7 @@ typedef struct CommitShared
 {
 	/* xid at xid % DURABLE_RING_SIZE: its commit is durable in Aether's log */
 	pg_atomic_uint32 durable[DURABLE_RING_SIZE];
+	pg_atomic_uint64 commits;	/* commits through Aether's log alone */
 	int			nprocs;
 	/*
 	 * Per PGPROC: 0, or this backend's commit record is logged (or about to
@@ -89,17 +88,11 @@ static CommitShared *shared = NULL;
 /* this backend's transaction logged its commit in Aether's log */
 static bool logged_commit = false;
 
-static int
-total_procs(void)
-{
-	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
-}
-
 Size
 aetam_commit_shmem_size(void)
 {
 	return MAXALIGN(add_size(offsetof(CommitShared, window),
-							 mul_size(sizeof(pg_atomic_uint64), total_procs())));
+							 mul_size(sizeof(pg_atomic_uint64), aetam_total_procs())));
 }
 
 void
@@ -112,7 +105,8 @@ aetam_commit_shmem_init(void)
 	{
 		for (int i = 0; i < DURABLE_RING_SIZE; i++)
 			pg_atomic_init_u32(&shared->durable[i], InvalidTransactionId);
-		shared->nprocs = total_procs();
+		pg_atomic_init_u64(&shared->commits, 0);
+		shared->nprocs = aetam_total_procs();
 		for (int i = 0; i < shared->nprocs; i++)
 			pg_atomic_init_u64(&shared->window[i], 0);
 	}
@@ -197,7 +191,7 @@ aetam_commit_fast(ae_engine *eng)
 	memcpy(rec + 1, children, sizeof(uint32) * nsub);
 
 	pg_atomic_write_u64(my_window(), 1);	/* a checkpoint starting now waits */
-	st = ae_wal_log_host(eng, REC_COMMIT, rec, len, &end);
+	st = ae_wal_log_host(eng, AETAM_REC_COMMIT, rec, len, &end);
 	pfree(rec);
 	if (st != AE_OK)
 	{
@@ -212,7 +206,15 @@ aetam_commit_fast(ae_engine *eng)
 	set_durable(GetTopTransactionId(), true);
 	for (int i = 0; i < nsub; i++)
 		set_durable(children[i], true);
+	pg_atomic_fetch_add_u64(&shared->commits, 1);
 	return true;
+}
+
+/* Commits through Aether's log alone since the server started (pg_stat_aether_wal). */
+uint64
+aetam_commit_count_aether_only(void)
+{
+	return shared ? pg_atomic_read_u64(&shared->commits) : 0;
 }
 
 /*
@@ -251,13 +253,13 @@ aetam_commit_known_durable(TransactionId xid)
 }
 
 /*
- * host->checkpoint_prepare: the commits logged before redo must be durable
- * in PostgreSQL's WAL before the checkpoint forgets them. Wait until every
- * backend whose commit record ends at or before redo has inserted
+ * For host->checkpoint_prepare: the commits logged before redo must be
+ * durable in PostgreSQL's WAL before the checkpoint forgets them. Wait until
+ * every backend whose commit record ends at or before redo has inserted
  * PostgreSQL's commit (or abort) record, then flush that WAL.
  */
 ae_status
-aetam_commit_checkpoint_prepare(void *ctx, uint64 redo_lsn)
+aetam_commit_checkpoint_prepare(uint64 redo_lsn)
 {
 	if (shared == NULL)
 		return AE_OK;
@@ -322,16 +324,13 @@ grow(void **arr, uint32 *cap, uint32 need, Size esize)
 	return true;
 }
 
-/* host->redo_record: remember each commit (never longjmps: host.h rule 1) */
+/* host->redo_record for AETAM_REC_COMMIT: remember it (never longjmps: host.h rule 1) */
 ae_status
-aetam_commit_redo_record(void *ctx, uint8 type, const void *data, size_t len)
+aetam_commit_redo_record(const void *data, size_t len)
 {
 	CommitRecord rec;
 	uint32		cap = (uint32) found_cap;
 
-	if (type != REC_COMMIT)
-		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,
-					   "unknown host record type %u in Aether's log", type);
 	if (len < sizeof(rec))
 		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK, "short commit record");
 	memcpy(&rec, data, sizeof(rec));

@@ -49,8 +49,8 @@ aether_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	ae_engine_stats s;
-	Datum		values[12];
-	bool		nulls[12] = {0};
+	Datum		values[14];
+	bool		nulls[14] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_stats must return a composite type");
@@ -67,6 +67,8 @@ aether_stats(PG_FUNCTION_ARGS)
 	values[9] = Int64GetDatum((int64) s.wal_flushes);
 	values[10] = Int64GetDatum((int64) s.wal_insert_lsn);
 	values[11] = Int64GetDatum((int64) s.wal_flushed_lsn);
+	values[12] = Int64GetDatum((int64) s.swizzle_hits);
+	values[13] = Int64GetDatum((int64) s.swizzle_misses);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
@@ -121,8 +123,8 @@ aether_wal_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	ae_engine_stats s;
-	Datum		values[11];
-	bool		nulls[11] = {0};
+	Datum		values[12];
+	bool		nulls[12] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_wal_stats must return a composite type");
@@ -146,6 +148,7 @@ aether_wal_stats(PG_FUNCTION_ARGS)
 	}
 	else
 		nulls[9] = nulls[10] = true;
+	values[11] = Int64GetDatum((int64) aetam_commit_count_aether_only());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

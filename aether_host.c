@@ -745,6 +745,37 @@ host_log_size(void *ctx, uint64_t *end)
 	return AE_OK;
 }
 
+/* Host records (aether.h AETAM_REC_*) found by replay go to their module. */
+static ae_status
+host_redo_record(void *ctx, uint8_t type, const void *data, size_t len)
+{
+	switch (type)
+	{
+		case AETAM_REC_COMMIT:
+			return aetam_commit_redo_record(data, len);
+		case AETAM_REC_INSERTING:
+			return aetam_undo_redo_record(data, len);
+		default:
+			return ae_fail(AE_CORRUPT, no_file, AE_NO_BLOCK,
+						   "unknown host record type %u in Aether's log", type);
+	}
+}
+
+/*
+ * Before a checkpoint forgets the log before redo_lsn: the commits logged
+ * there must be durable in PostgreSQL's WAL, and the running transactions'
+ * first row ids are logged again after it.
+ */
+static ae_status
+host_checkpoint_prepare(void *ctx, uint64_t redo_lsn)
+{
+	ae_status	st = aetam_commit_checkpoint_prepare(redo_lsn);
+
+	if (st == AE_OK)
+		st = aetam_undo_checkpoint_prepare(aetam_engine_nowait());
+	return st;
+}
+
 void
 aetam_host_init(ae_host *host)
 {
@@ -764,7 +795,7 @@ aetam_host_init(ae_host *host)
 	host->sync_written = host_sync_written;
 	host->log_discard = host_log_discard;
 	host->log_size = host_log_size;
-	host->redo_record = aetam_commit_redo_record;
-	host->checkpoint_prepare = aetam_commit_checkpoint_prepare;
+	host->redo_record = host_redo_record;
+	host->checkpoint_prepare = host_checkpoint_prepare;
 	host->ctx = NULL;
 }

@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
+
 #include "access/multixact.h"
 #include "access/xact.h"
 #include "storage/procarray.h"
@@ -147,6 +149,17 @@ aetam_lock_version(HeapTupleHeader t, LockTupleMode mode)
 		else
 			newxmax = MultiXactIdCreate(other, status_for(single_lock_mode(t)),
 										me, status_for(mode));
+
+		/*
+		 * The new MultiXact exists only in PostgreSQL's WAL, and the row
+		 * that names it goes to Aether's log, which another commit may make
+		 * durable before that WAL is (commits through Aether's log alone do
+		 * not flush it). After a crash PostgreSQL would then hand out the id
+		 * again, or refuse it ("has not been created yet") when the row is
+		 * next locked or updated. So that WAL is made durable first, as
+		 * aetam_xid_for_write protects xids.
+		 */
+		XLogFlush(XactLastRecEnd);
 	}
 	bits = HEAP_XMAX_LOCK_ONLY;
 	if (mode == LockTupleKeyShare)

@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
+
 #include "access/xlog.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -21,6 +23,7 @@
 #include "storage/latch.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
@@ -70,6 +73,13 @@ engine_config(void)
 		cfg.wal_buffer_bytes *= 2;
 	cfg.scan_ring_pages = 32;
 	return cfg;
+}
+
+/* PGPROC slots (PGPROC->pgprocno ranges below this): per-process shared state. */
+int
+aetam_total_procs(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
 }
 
 static void

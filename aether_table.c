@@ -77,6 +77,7 @@ aetam_next_rowid(Relation rel, int nwanted)
 	first = c->next;
 	c->next += nwanted;
 	aetam_undo_note(rel, first, nwanted);	/* removed in the background if we roll back */
+	aetam_undo_note_inserting(rel, first);	/* ... or are in flight at a crash */
 	return first;
 }
 

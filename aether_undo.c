@@ -15,14 +15,29 @@
  * other (a redo-only compensation record); overflow chains of large values
  * go back to the free list. An aborted bulk load therefore needs no VACUUM.
  *
+ * Transactions in flight at a crash (losers): the first time a transaction
+ * takes row ids in a table, it logs a host record (AETAM_REC_INSERTING: its
+ * full xid, the file, that first row id) and keeps it in a slot of its
+ * PGPROC in shared memory until it ends; a checkpoint logs the slots again
+ * after its redo point, so recovery always finds the record of every
+ * transaction that may have rows in the log. After the commits are restored
+ * (aether_commit.c), every such transaction that did not commit is queued
+ * with the range from its first row id to the end of the table; the sweep
+ * drops versions of transactions that aborted or were in flight at the
+ * crash (neither committed nor running) — redo-only compensation, as above.
+ *
  * Limits: a full queue drops ranges (VACUUM removes those rows); rows of a
- * prepared transaction later rolled back, and of transactions in flight at a
- * crash, are left to VACUUM as well (Aether's log records carry no xid).
+ * prepared transaction later rolled back are left to VACUUM, as are loser
+ * rows of a transaction that wrote more than INSERTING_SLOTS tables when a
+ * checkpoint came between its first insert and the crash, or more than
+ * INSERTING_LOCAL tables at all.
  */
 #include "postgres.h"
 
 #include "access/transam.h"
 #include "access/xact.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/smgr.h"
 #include "storage/spin.h"
@@ -31,6 +46,7 @@
 #include "aether.h"
 #include "aether/buf.h"
 #include "aether/row.h"
+#include "aether/wal.h"
 
 /* ---- this backend's inserted row-id ranges ---- */
 
@@ -100,10 +116,37 @@ typedef struct UndoQueue
 
 static UndoQueue *queue = NULL;
 
+/* ---- where running transactions began inserting (for crash losers) ---- */
+
+#define INSERTING_SLOTS 4
+#define INSERTING_LOCAL 64
+
+typedef struct InsertingRecord
+{
+	uint64		xid;			/* FullTransactionId of the top-level transaction */
+	uint64		first;			/* its first row id in the file */
+	ae_file_id	file;
+	uint32		pad;
+} InsertingRecord;
+
+typedef struct ProcInserting
+{
+	slock_t		mutex;
+	int			n;
+	InsertingRecord recs[INSERTING_SLOTS];
+} ProcInserting;
+
+static ProcInserting *inserting = NULL;
+static int	inserting_procs = 0;
+
+/* the files this transaction already logged its first row id for */
+static RelFileNode logged_files[INSERTING_LOCAL];
+static int	nlogged_files = 0;
+
 Size
 aetam_undo_shmem_size(void)
 {
-	return sizeof(UndoQueue);
+	return add_size(sizeof(UndoQueue), mul_size(sizeof(ProcInserting), aetam_total_procs()));
 }
 
 void
@@ -117,6 +160,182 @@ aetam_undo_shmem_init(void)
 		memset(queue, 0, sizeof(UndoQueue));
 		SpinLockInit(&queue->mutex);
 	}
+	inserting_procs = aetam_total_procs();
+	inserting = ShmemInitStruct("aether inserting transactions",
+								mul_size(sizeof(ProcInserting), inserting_procs), &found);
+	if (!found)
+		for (int i = 0; i < inserting_procs; i++)
+		{
+			SpinLockInit(&inserting[i].mutex);
+			inserting[i].n = 0;
+		}
+}
+
+/*
+ * The current transaction takes row ids from first on in rel: the first
+ * time per file, log where it began (see the file header). The slot is
+ * filled before the record is logged, so a checkpoint either logs it again
+ * after its redo point or comes before the record itself.
+ */
+void
+aetam_undo_note_inserting(Relation rel, uint64 first)
+{
+	InsertingRecord rec;
+	ProcInserting *mine;
+	ae_status	st;
+
+	for (int i = 0; i < nlogged_files; i++)
+		if (RelFileNodeEquals(logged_files[i], rel->rd_node))
+			return;
+	if (nlogged_files == INSERTING_LOCAL)
+		return;					/* so many tables: a crash leaves the rest to VACUUM */
+	memset(&rec, 0, sizeof(rec));
+	rec.xid = U64FromFullTransactionId(GetTopFullTransactionId());
+	rec.first = first;
+	rec.file = aetam_file_id(&rel->rd_node);
+	if (inserting && MyProc && MyProc->pgprocno < inserting_procs)
+	{
+		mine = &inserting[MyProc->pgprocno];
+		SpinLockAcquire(&mine->mutex);
+		if (mine->n < INSERTING_SLOTS)
+			mine->recs[mine->n++] = rec;
+		SpinLockRelease(&mine->mutex);
+	}
+	st = ae_wal_log_host(aetam_engine(), AETAM_REC_INSERTING, &rec, sizeof(rec), NULL);
+	if (st != AE_OK)
+		aetam_raise(st, rel);
+	logged_files[nlogged_files++] = rel->rd_node;
+}
+
+static void
+forget_inserting(void)
+{
+	nlogged_files = 0;
+	if (inserting && MyProc && MyProc->pgprocno < inserting_procs)
+	{
+		ProcInserting *mine = &inserting[MyProc->pgprocno];
+
+		SpinLockAcquire(&mine->mutex);
+		mine->n = 0;
+		SpinLockRelease(&mine->mutex);
+	}
+}
+
+/*
+ * For host->checkpoint_prepare: log every running transaction's records
+ * again, after the redo point, so that recovery from this checkpoint still
+ * knows where they began inserting.
+ */
+ae_status
+aetam_undo_checkpoint_prepare(ae_engine *eng)
+{
+	for (int p = 0; inserting && p < inserting_procs; p++)
+	{
+		InsertingRecord recs[INSERTING_SLOTS];
+		int			n;
+
+		SpinLockAcquire(&inserting[p].mutex);
+		n = inserting[p].n;
+		memcpy(recs, inserting[p].recs, sizeof(InsertingRecord) * n);
+		SpinLockRelease(&inserting[p].mutex);
+		for (int i = 0; i < n; i++)
+		{
+			ae_status	st = ae_wal_log_host(eng, AETAM_REC_INSERTING, &recs[i],
+											 sizeof(recs[i]), NULL);
+
+			if (st != AE_OK)
+				return st;
+		}
+	}
+	return AE_OK;
+}
+
+/* ---- recovery: the records found in the log (the worker's memory) ---- */
+
+static InsertingRecord *found = NULL;
+static int	nfound = 0,
+			found_cap = 0;
+
+/* host->redo_record for AETAM_REC_INSERTING (never longjmps) */
+ae_status
+aetam_undo_redo_record(const void *data, size_t len)
+{
+	if (len != sizeof(InsertingRecord))
+		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,
+					   "inserting record of %zu bytes", len);
+	if (nfound == found_cap)
+	{
+		int			cap = found_cap ? found_cap * 2 : 256;
+		InsertingRecord *p = MemoryContextAllocExtended(TopMemoryContext,
+														sizeof(InsertingRecord) * cap,
+														MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+
+		if (!p)
+			return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
+						   "out of memory remembering %d inserting transactions", nfound);
+		if (found)
+		{
+			memcpy(p, found, sizeof(InsertingRecord) * nfound);
+			pfree(found);
+		}
+		found = p;
+		found_cap = cap;
+	}
+	memcpy(&found[nfound++], data, sizeof(InsertingRecord));
+	return AE_OK;
+}
+
+/*
+ * After the commits are restored: queue, per file, the rows from the first
+ * row id of any transaction that did not commit (nor is prepared) to the
+ * end of the table. Returns the number of such transactions.
+ */
+uint64
+aetam_undo_queue_losers(void)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	TransactionId oldest = ShmemVariableCache->oldestXid;
+	uint64		losers = 0;
+	int			nitems = 0;
+	UndoItem   *items = palloc(sizeof(UndoItem) * Max(nfound, 1));
+
+	for (int i = 0; i < nfound; i++)
+	{
+		FullTransactionId fx = FullTransactionIdFromU64(found[i].xid);
+		TransactionId xid = XidFromFullTransactionId(fx);
+		int			j;
+
+		if (!FullTransactionIdPrecedes(fx, next) || TransactionIdPrecedes(xid, oldest) ||
+			TransactionIdDidCommit(xid) || TransactionIdIsInProgress(xid))
+			continue;			/* committed, prepared, or beyond what clog can tell */
+		losers++;
+		for (j = 0; j < nitems; j++)
+			if (ae_file_id_equal(items[j].file, found[i].file))
+				break;
+		if (j == nitems)
+		{
+			items[nitems].file = found[i].file;
+			items[nitems].first = found[i].first;
+			items[nitems++].last = PG_UINT64_MAX;
+		}
+		else
+			items[j].first = Min(items[j].first, found[i].first);
+	}
+	SpinLockAcquire(&queue->mutex);
+	for (int j = 0; j < nitems; j++)
+	{
+		if (queue->count < UNDO_QUEUE_SIZE)
+			queue->items[(queue->head + queue->count++) % UNDO_QUEUE_SIZE] = items[j];
+		else
+			queue->dropped++;
+	}
+	SpinLockRelease(&queue->mutex);
+	pfree(items);
+	if (found)
+		pfree(found);
+	found = NULL;
+	nfound = found_cap = 0;
+	return losers;
 }
 
 static void
@@ -168,6 +387,8 @@ aetam_undo_xact_end(bool abort, bool subxact)
 
 	if (!queue)
 		return;
+	if (!subxact)
+		forget_inserting();
 	for (int i = 0; i < nranges; i++)
 	{
 		UndoRange  *r = &ranges[i];
@@ -190,6 +411,24 @@ aetam_undo_xact_end(bool abort, bool subxact)
 #define UNDO_MAX_VERSIONS 64
 
 /*
+ * Did xid abort, or end without committing (in flight at a crash)? The
+ * in-progress check comes before the second commit check, as in heap's
+ * visibility rules: a transaction that commits between them is seen
+ * committed.
+ */
+static bool
+xid_aborted(TransactionId xid)
+{
+	if (!TransactionIdIsNormal(xid))
+		return false;
+	if (TransactionIdDidAbort(xid))
+		return true;
+	if (TransactionIdDidCommit(xid) || TransactionIdIsInProgress(xid))
+		return false;
+	return !TransactionIdDidCommit(xid);
+}
+
+/*
  * How many of the newest versions of this stored row were created by
  * aborted transactions (versions are newest first). -1 if the row cannot be
  * read here (corrupt, or very long: left to VACUUM and verify).
@@ -201,7 +440,7 @@ aborted_prefix(const void *val, size_t vlen, ae_row_version *vers, int *n)
 
 	if (ae_row_parse(val, vlen, vers, UNDO_MAX_VERSIONS, n) != AE_OK || *n > UNDO_MAX_VERSIONS)
 		return -1;
-	while (k < *n && TransactionIdIsNormal(vers[k].xmin) && TransactionIdDidAbort(vers[k].xmin))
+	while (k < *n && xid_aborted(vers[k].xmin))
 		k++;
 	return k;
 }

@@ -86,6 +86,7 @@ run_recovery(ae_engine *eng)
 {
 	ae_recovery_info ri;
 	ae_status	st;
+	uint64		losers;
 
 	aetam_recovery_begin();
 	ereport(LOG, (errmsg("aether: recovery starting")));
@@ -100,6 +101,11 @@ run_recovery(ae_engine *eng)
 	 * the gate opens (aether_shmem.c).
 	 */
 	aetam_commit_restore(ri.note);
+	losers = aetam_undo_queue_losers();
+	if (losers > 0)
+		ereport(LOG,
+				(errmsg("aether: removing the rows of %llu transactions in flight at the crash "
+						"in the background", (unsigned long long) losers)));
 	st = ae_checkpoint(eng, false, NULL);
 	if (st != AE_OK)
 		recovery_failed(eng, &ri);

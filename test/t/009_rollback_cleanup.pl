@@ -3,7 +3,8 @@
 # ROLLBACK TO SAVEPOINT inside a transaction that commits, a failed COPY,
 # and a rolled-back large value
 # (whose overflow pages go back to the free list and are reused). Committed
-# rows, including those of released savepoints, stay.
+# rows, including those of released savepoints, stay. Rows of transactions
+# in flight at a crash go the same way after recovery.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -110,5 +111,32 @@ $node->stop('immediate');
 $node->start;
 is(sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'), '1,2,3,6', 'after a crash');
 is(sql("SELECT rows FROM aether_versions('t')"), '4', 'nothing rolled back came back');
+
+# Transactions in flight at a crash (losers): their rows are removed after
+# recovery too, also when a checkpoint came between a loser's first insert
+# and the crash (the checkpoint logs where it began inserting again).
+sql('CREATE TABLE l (id int, v text) USING aether');
+sql("INSERT INTO l VALUES (0, 'committed')");
+my @bg = map { $node->background_psql('postgres') } 1 .. 2;
+$bg[0]->query_safe(
+	"BEGIN; INSERT INTO l SELECT g, repeat('a', 100) FROM generate_series(1, 20000) g");
+$bg[1]->query_safe(
+	"BEGIN; INSERT INTO t SELECT g, 'in flight' FROM generate_series(100, 5100) g");
+sql('SELECT aether_checkpoint()');
+$bg[0]->query_safe(
+	"INSERT INTO l SELECT g, repeat('b', 100) FROM generate_series(20001, 40000) g");
+# a commit after them makes the log holding their rows durable
+sql("INSERT INTO l VALUES (-1, 'committed after')");
+is(sql("SELECT rows FROM aether_versions('l')"), '40002', 'the losers\' rows are stored before the crash');
+my $logpos = -s $node->logfile;
+$node->stop('immediate');
+eval { $_->quit } for @bg;
+$node->start;
+is(sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM l'), '-1,0', 'after the crash: the committed rows');
+is(stored_rows_become('l', 2), 2, 'the 40000 rows of the loser are removed, without VACUUM');
+is(stored_rows_become('t', 4), 4, 'and those of the other loser, in another table');
+like(slurp_file($node->logfile, $logpos),
+	qr/removing the rows of 2 transactions in flight at the crash/,
+	'recovery says so');
 $node->stop;
 done_testing();

@@ -118,5 +118,29 @@ is($node->safe_psql('postgres', "SELECT pg_xact_status('$x2'::xid8) || pg_xact_s
 unlike(slurp_file($node->logfile, $logpos), qr/restored \d+ commits/,
 	'nothing to restore the second time');
 
+# A MultiXact of two shared lockers lives in PostgreSQL's WAL, the row that
+# names it in Aether's log; a commit through Aether's log alone makes that
+# row durable. After a crash the row must still be usable (PostgreSQL must
+# know the MultiXact: aether_rowlock.c flushes its WAL first).
+$walwriter = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
+kill 'STOP', $walwriter;
+my @lockers = map { $node->background_psql('postgres') } 1 .. 2;
+$_->query_safe('BEGIN; SELECT id FROM t WHERE id = 10 FOR SHARE') for @lockers;
+$node->safe_psql('postgres', "INSERT INTO t VALUES (12, 'after the lock')");
+crash_server($node, 'crash with a shared-locked row', must_run => 1);
+eval { $_->quit } for @lockers;
+$node->start;
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	"UPDATE t SET v = 'updated' WHERE id = 10 RETURNING v");
+is($stdout, 'updated', 'the row a MultiXact locked before the crash can be updated')
+  or diag($stderr);
+is($node->safe_psql('postgres', 'SELECT aether_only_commits FROM pg_stat_aether_wal'),
+	'1', 'pg_stat_aether_wal counts that UPDATE as a commit through Aether\'s log alone');
+is( $node->safe_psql(
+		'postgres', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'2,3,5,10,11,12',
+	'and the commit after the lock is there');
+
 $node->stop;
 done_testing();
