@@ -97,7 +97,12 @@ ae_checkpoint(ae_engine *eng, bool shutdown, ae_checkpoint_info *out)
 	if (st == AE_OK)
 		st = eng->host.sync_written(eng->host.ctx);
 	if (st == AE_OK)
-		st = ae_wal_flush(eng, ae_wal_insert_lsn(eng));
+	{
+		/* at least the redo point: groups reserved before it may still have been copying */
+		ae_lsn		upto = ae_wal_insert_lsn(eng);
+
+		st = ae_wal_flush(eng, upto > redo ? upto : redo);
+	}
 	end = ae_wal_flushed_lsn(eng);
 	now = (uint64_t) time(NULL);
 	if (st == AE_OK)
