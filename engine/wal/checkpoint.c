@@ -97,12 +97,7 @@ ae_checkpoint(ae_engine *eng, bool shutdown, ae_checkpoint_info *out)
 	if (st == AE_OK)
 		st = eng->host.sync_written(eng->host.ctx);
 	if (st == AE_OK)
-	{
-		/* at least the redo point: groups reserved before it may still have been copying */
-		ae_lsn		upto = ae_wal_insert_lsn(eng);
-
-		st = ae_wal_flush(eng, upto > redo ? upto : redo);
-	}
+		st = ae_wal_flush(eng, ae_wal_insert_lsn(eng));
 	end = ae_wal_flushed_lsn(eng);
 	now = (uint64_t) time(NULL);
 	if (st == AE_OK)

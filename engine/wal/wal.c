@@ -174,11 +174,17 @@ check_failed(wal_shared *w, uint64_t *target, uint64_t upto)
 	return AE_OK;
 }
 
-/* Everything before this is copied into the log buffer (see wal_internal.h). */
+/*
+ * The reserved end: every group whose ae_wal_insert has returned ends at or
+ * before it (a commit flushes to it). Groups other processes are still
+ * copying may end before it too; ae_wal_flush/ae_wal_write to it wait for
+ * them. (Not "copied up to here": that would stop before a group still
+ * being copied by another process and miss groups inserted after it.)
+ */
 ae_lsn
 ae_wal_insert_lsn(ae_engine *eng)
 {
-	return copied_upto(eng->wal);
+	return atomic_load_explicit(&eng->wal->cur_pos, memory_order_acquire);
 }
 
 ae_lsn
@@ -434,6 +440,6 @@ ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out)
 	out->wal_records = atomic_load(&w->records);
 	out->wal_bytes = atomic_load(&w->bytes);
 	out->wal_flushes = atomic_load(&w->flushes);
-	out->wal_insert_lsn = copied_upto(w);
+	out->wal_insert_lsn = atomic_load(&w->cur_pos);
 	out->wal_flushed_lsn = atomic_load(&w->flushed_lsn);
 }

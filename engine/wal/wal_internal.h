@@ -6,8 +6,10 @@
  * ring[x & mask]. Four positions:
  *
  *     reserved  cur_pos: end of the LSN space handed out to inserters
- *     copied    every byte below it is in the ring (computed, copied_upto()
- *               in wal.c; ae_wal_insert_lsn returns it)
+ *               (ae_wal_insert_lsn returns it: every returned insertion
+ *               ends at or before it)
+ *     copied    every byte below it is in the ring (computed without
+ *               waiting, copied_upto() in wal.c)
  *     written   written_lsn: handed to host->log_write
  *     flushed   flushed_lsn: made durable by host->log_sync
  *

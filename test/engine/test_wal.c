@@ -575,7 +575,7 @@ pi_build(char *buf, uint32_t c, uint32_t g, uint32_t nrec, const uint32_t *plen,
 }
 
 static int
-pi_inserter(ae_engine *eng, pi_shared *sh, uint32_t c)
+pi_insert_groups(ae_engine *eng, pi_shared *sh, uint32_t c)
 {
 	static char buf[PI_MAX_REC * (32 + 40000)];
 	uint64_t	x = 0x9E3779B97F4A7C15ull * (c + 1);
@@ -625,11 +625,18 @@ pi_inserter(ae_engine *eng, pi_shared *sh, uint32_t c)
 		} while (st == AE_CONFLICT);
 		if (st != AE_OK)
 			return 3;
+		/* the glue's commit flushes to ae_wal_insert_lsn: it must cover our group */
+		if (ae_wal_insert_lsn(eng) < end)
+			return 10;
 		switch (pi_rand(&x) % 8)
 		{
 			case 0:
 				if (ae_wal_flush(eng, end) != AE_OK || ae_wal_flushed_lsn(eng) < end)
 					return 4;
+				break;
+			case 2:
+				if (ae_wal_flush(eng, ae_wal_insert_lsn(eng)) != AE_OK || ae_wal_flushed_lsn(eng) < end)
+					return 11;
 				break;
 			case 1:
 				if (ae_wal_write(eng, end) != AE_OK)
@@ -639,8 +646,19 @@ pi_inserter(ae_engine *eng, pi_shared *sh, uint32_t c)
 				break;
 		}
 	}
-	atomic_fetch_add(&sh->inserters_done, 1);
 	return 0;
+}
+
+/* Counted as done however it ends, so that the checkpointer and the flusher stop. */
+static int
+pi_inserter(ae_engine *eng, pi_shared *sh, uint32_t c)
+{
+	int			rc = pi_insert_groups(eng, sh, c);
+
+	if (rc != 0)
+		fprintf(stderr, "  inserter %u failed: %d\n", c, rc);
+	atomic_fetch_add(&sh->inserters_done, 1);
+	return rc;
 }
 
 static int

@@ -122,7 +122,11 @@ void		ae_mtr_log_patch(ae_mtr *m, ae_buf *b, uint16_t off, const void *bytes, ui
 /* ---- log ---- */
 #define AE_WAL_START_LSN	((ae_lsn) 8)	/* LSN of the first record; 0 means "never logged" */
 
-/* Everything before this is in the log buffer (groups still being copied by other processes end later). */
+/*
+ * End of the log space reserved so far: every group whose insertion has
+ * returned ends at or before it. Groups still being copied by other
+ * processes may lie before it; ae_wal_flush/ae_wal_write to it wait for them.
+ */
 ae_lsn		ae_wal_insert_lsn(ae_engine *eng);
 ae_lsn		ae_wal_flushed_lsn(ae_engine *eng);	/* everything before this is durable */
 
