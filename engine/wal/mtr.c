@@ -251,8 +251,9 @@ seal_group(char *data, size_t len)
  * the group's end LSN (marking it dirty). The last record carries
  * AE_REC_MTR_END. A page changed for the first time since the redo point
  * is logged as a full-page image instead of its records (W5); the decision
- * is checked against the redo point under the insertion latch and the group
- * rebuilt if a checkpoint began meanwhile. Pages are marked dirty before the
+ * is checked against the redo point in the same critical section that
+ * reserves the group's log space (ae_wal_insert) and the group rebuilt if a
+ * checkpoint began meanwhile. Pages are marked dirty before the
  * group is inserted, so a checkpoint whose redo point follows the group
  * finds them dirty. Entry/exit: registered pages latched exclusive by the
  * caller (they stay latched). An error while staging (m->failed) is

@@ -1,10 +1,17 @@
 /*
- * wal.c — the shared log buffer: inserting record groups and group-commit
- * flushing. Invariant W1 is in wal_internal.h; rules L1..L6 in engine/README.md.
+ * wal.c — the shared log buffer: inserting record groups (reservation under a
+ * spinlock, copies in parallel, insertion slots) and group-commit flushing.
+ * Invariants W1 and W6 are in wal_internal.h, W7 (no deadlock) in
+ * wal/README.md; lock order L0..L5 and rule L9 in engine/README.md.
  */
 #include <string.h>
 
 #include "wal_internal.h"
+
+#define SLOT_SPINS 200			/* spins on a slot before sleeping on its futex */
+
+/* Process-local: the slot this process took last (inherited by fork, then it drifts). */
+static int	my_slot;
 
 size_t
 ae_wal_shmem_size(const ae_engine_config *cfg)
@@ -19,14 +26,20 @@ ae_wal_shmem_init(wal_shared *w, const ae_engine_config *cfg)
 	w->size = cfg->wal_buffer_bytes;
 	w->mask = cfg->wal_buffer_bytes - 1;
 	w->ring_off = ae_align_up(sizeof(wal_shared), 64);
-	ae_latch_init(&w->insert_latch);
+	ae_spin_init(&w->insert_lck);
 	ae_latch_init(&w->flush_latch);
 	ae_latch_init(&w->checkpoint_latch);
 	atomic_init(&w->redo_lsn, 0);	/* no checkpoint yet: the whole log is the redo */
-	w->insert_pos = AE_WAL_START_LSN;
-	atomic_init(&w->insert_lsn, AE_WAL_START_LSN);
+	atomic_init(&w->cur_pos, AE_WAL_START_LSN);
 	atomic_init(&w->written_lsn, AE_WAL_START_LSN);
 	atomic_init(&w->flushed_lsn, AE_WAL_START_LSN);
+	atomic_init(&w->failed_lsn, 0);
+	for (int i = 0; i < AE_WAL_INSERT_SLOTS; i++)
+	{
+		ae_latch_init(&w->slots[i].owner);
+		atomic_init(&w->slots[i].seq, 0);
+		atomic_init(&w->slots[i].at, 0);
+	}
 }
 
 static char *
@@ -35,10 +48,143 @@ ring(wal_shared *w)
 	return (char *) w + w->ring_off;
 }
 
+/* ---------------------------------------------------------- slots (W6) */
+
+/* Take a free slot (preferring the one taken last), else wait for that one. */
+static wal_slot *
+slot_acquire(wal_shared *w)
+{
+	for (int i = 0; i < AE_WAL_INSERT_SLOTS; i++)
+	{
+		int			k = (my_slot + i) % AE_WAL_INSERT_SLOTS;
+
+		if (ae_latch_try_acquire(&w->slots[k].owner, true))
+		{
+			my_slot = k;
+			return &w->slots[k];
+		}
+	}
+	ae_latch_acquire(&w->slots[my_slot].owner, true);
+	return &w->slots[my_slot];
+}
+
+/*
+ * The owner changes its slot's `at` (progress, or 0: done) after the copies
+ * it covers (release order), then wakes whoever sleeps on the slot.
+ */
+static void
+slot_set(wal_slot *s, uint64_t at)
+{
+	uint32_t	q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&s->at, at, memory_order_release);
+	while (!atomic_compare_exchange_weak(&s->seq, &q, (q + 2) & ~1u))
+		;
+	if (q & 1)
+		ae_futex_wake_all(&s->seq);
+}
+
+static void
+slot_release(wal_slot *s)
+{
+	slot_set(s, 0);
+	ae_latch_release(&s->owner);
+}
+
+/* True when the slot's owner has nothing uncopied below upto. */
+static inline bool
+slot_past(uint64_t at, uint64_t upto)
+{
+	return at == 0 || at >= upto;
+}
+
+/*
+ * Wait until every byte below upto is copied; upto must not exceed cur_pos
+ * as read before the call (a reservation made later starts at or after it,
+ * whatever slot it uses). Caller holds no flush latch, and, if it owns a
+ * slot itself, that slot's `at` is >= upto (W7).
+ */
+static void
+wait_copies(wal_shared *w, uint64_t upto)
+{
+	for (int i = 0; i < AE_WAL_INSERT_SLOTS; i++)
+	{
+		wal_slot   *s = &w->slots[i];
+
+		for (int spins = 0;; spins++)
+		{
+			/* seq before at: a change of `at` after this load bumps seq, so the futex wait returns */
+			uint32_t	q = atomic_load(&s->seq);
+
+			if (slot_past(atomic_load_explicit(&s->at, memory_order_acquire), upto))
+				break;
+			if (spins < SLOT_SPINS)
+			{
+				ae_cpu_relax();
+				continue;
+			}
+			if (!(q & 1))
+			{
+				if (!atomic_compare_exchange_weak(&s->seq, &q, q | 1))
+					continue;
+				q |= 1;
+			}
+			ae_futex_wait(&s->seq, q);
+		}
+	}
+}
+
+/*
+ * Every byte below the result is copied (W6), without waiting: the reserved
+ * end, lowered to the lowest `at` of a slot in use. cur_pos is read first
+ * (acquire): every reservation below it has set its slot's `at` by then.
+ */
+static uint64_t
+copied_upto(wal_shared *w)
+{
+	uint64_t	p = atomic_load_explicit(&w->cur_pos, memory_order_acquire);
+
+	for (int i = 0; i < AE_WAL_INSERT_SLOTS; i++)
+	{
+		uint64_t	at = atomic_load_explicit(&w->slots[i].at, memory_order_acquire);
+
+		if (at != 0 && at < p)
+			p = at;
+	}
+	return p;
+}
+
+/*
+ * Clamp a write target to the failed reservation, if any; an error if the
+ * caller needs bytes at or after it.
+ */
+static ae_status
+check_failed(wal_shared *w, uint64_t *target, uint64_t upto)
+{
+	uint64_t	f = atomic_load(&w->failed_lsn);
+
+	if (f == 0)
+		return AE_OK;
+	if (*target > f)
+		*target = f;
+	if (upto > f)
+		return ae_fail(AE_IO_ERROR, (ae_file_id) {0}, AE_NO_BLOCK,
+					   "the log cannot be written past LSN %llu: inserting a record there failed",
+					   (unsigned long long) f);
+	return AE_OK;
+}
+
+/*
+ * The reserved end: every group whose ae_wal_insert has returned ends at or
+ * before it (a commit flushes to it). Groups other processes are still
+ * copying may end before it too; ae_wal_flush/ae_wal_write to it wait for
+ * them. (Not "copied up to here": that would stop before a group still
+ * being copied by another process and miss groups inserted after it.)
+ */
 ae_lsn
 ae_wal_insert_lsn(ae_engine *eng)
 {
-	return atomic_load(&eng->wal->insert_lsn);
+	return atomic_load_explicit(&eng->wal->cur_pos, memory_order_acquire);
 }
 
 ae_lsn
@@ -70,12 +216,14 @@ write_ring(ae_engine *eng, wal_shared *w, uint64_t from, uint64_t to)
 }
 
 /*
- * Make the log durable up to at least upto (clamped to what is inserted).
- * Group commit: whoever takes the flush latch writes and syncs everything
- * inserted so far; processes that waited for the latch usually find their
- * LSN already flushed and return without I/O.
- * Entry/exit: may hold page latches and the insertion latch (L2 before L3);
- * holds no spinlock.
+ * Make the log durable up to at least upto (clamped to what is reserved).
+ * Group commit: wait (holding no latch) until every byte below upto is
+ * copied; then whoever takes the flush latch writes and syncs everything
+ * copied so far, and processes that waited for the latch usually find
+ * their LSN already flushed and return without I/O.
+ * Entry/exit: may hold page latches and an insertion slot whose `at` is >=
+ * upto (the ring-full path of ae_wal_insert); holds no spinlock and no
+ * flush latch.
  */
 ae_status
 ae_wal_flush(ae_engine *eng, ae_lsn upto)
@@ -84,19 +232,22 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 	uint64_t	target;
 	ae_status	st;
 
-	if (upto > atomic_load(&w->insert_lsn))
-		upto = atomic_load(&w->insert_lsn);
+	if (upto > atomic_load_explicit(&w->cur_pos, memory_order_acquire))
+		upto = atomic_load_explicit(&w->cur_pos, memory_order_acquire);
 	if (atomic_load(&w->flushed_lsn) >= upto)
 		return AE_OK;
 	atomic_fetch_add_explicit(&w->flush_requests, 1, memory_order_relaxed);
+	wait_copies(w, upto);
 	ae_latch_acquire(&w->flush_latch, true);
 	if (atomic_load(&w->flushed_lsn) >= upto)
 	{
 		ae_latch_release(&w->flush_latch);
 		return AE_OK;
 	}
-	target = atomic_load_explicit(&w->insert_lsn, memory_order_acquire);
-	st = write_ring(eng, w, atomic_load(&w->written_lsn), target);
+	target = copied_upto(w);	/* >= upto: copies below it finished, later ones start after it */
+	st = check_failed(w, &target, upto);
+	if (st == AE_OK)
+		st = write_ring(eng, w, atomic_load(&w->written_lsn), target);
 	if (st == AE_OK)
 		st = eng->host.log_sync(eng->host.ctx);
 	if (st == AE_OK)
@@ -112,21 +263,25 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
  * Hand the log up to at least upto to the host without syncing it (the
  * bytes then survive a crash of the processes, not of the machine). A later
  * ae_wal_flush syncs them: the host's log_sync covers bytes written by any
- * process.
+ * process. Waits for copies as ae_wal_flush does.
  */
 ae_status
 ae_wal_write(ae_engine *eng, ae_lsn upto)
 {
 	wal_shared *w = eng->wal;
+	uint64_t	target;
 	ae_status	st;
 
-	if (upto > atomic_load(&w->insert_lsn))
-		upto = atomic_load(&w->insert_lsn);
+	if (upto > atomic_load_explicit(&w->cur_pos, memory_order_acquire))
+		upto = atomic_load_explicit(&w->cur_pos, memory_order_acquire);
 	if (atomic_load(&w->written_lsn) >= upto)
 		return AE_OK;
+	wait_copies(w, upto);
 	ae_latch_acquire(&w->flush_latch, true);
-	st = write_ring(eng, w, atomic_load(&w->written_lsn),
-					atomic_load_explicit(&w->insert_lsn, memory_order_acquire));
+	target = copied_upto(w);
+	st = check_failed(w, &target, upto);
+	if (st == AE_OK)
+		st = write_ring(eng, w, atomic_load(&w->written_lsn), target);
 	ae_latch_release(&w->flush_latch);
 	return st;
 }
@@ -143,10 +298,12 @@ copy_in(wal_shared *w, uint64_t pos, const char *src, size_t n)
 }
 
 /*
- * See wal_internal.h. A group that fits the ring is copied in one piece once
- * there is room (flushing to make room); a group larger than the whole ring
- * is copied in pieces, each published and flushed as the ring fills, which
- * is safe because recovery ignores a group whose last record is missing.
+ * See wal_internal.h and wal/README.md. Reserve [start, start + len) in a
+ * few instructions under insert_lck (with the W5 check), then copy outside
+ * it. A group that fits the ring is copied in one piece once there is room
+ * for all of it (writing out the log to make room); a group larger than the
+ * whole ring is copied in pieces, its slot advertising each piece (W2: a
+ * group without its last record is ignored by recovery).
  * Entry: the caller may hold page latches (L1), nothing else.
  */
 ae_status
@@ -154,53 +311,68 @@ ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
 			  ae_lsn redo_seen, ae_lsn *start, ae_lsn *end)
 {
 	wal_shared *w = eng->wal;
+	wal_slot   *slot;
 	uint64_t	pos;
 	size_t		off = 0;
 	ae_status	st = AE_OK;
 
 	assert(len % 8 == 0);
-	ae_latch_acquire(&w->insert_latch, true);
-	if (redo_seen != AE_WAL_ANY_REDO && redo_seen != atomic_load(&w->redo_lsn))
+	slot = slot_acquire(w);		/* L2 */
+	ae_spin_lock(&w->insert_lck);	/* L4: nothing but these few lines */
+	if (redo_seen != AE_WAL_ANY_REDO &&
+		redo_seen != atomic_load_explicit(&w->redo_lsn, memory_order_relaxed))
 	{
 		/* a checkpoint began since the caller chose its page images (W5) */
-		ae_latch_release(&w->insert_latch);
+		ae_spin_unlock(&w->insert_lck);
+		ae_latch_release(&slot->owner);
 		*start = *end = 0;
 		return AE_CONFLICT;
 	}
-	pos = w->insert_pos;
+	pos = atomic_load_explicit(&w->cur_pos, memory_order_relaxed);
+	atomic_store_explicit(&slot->at, pos, memory_order_relaxed);
+	atomic_store_explicit(&w->cur_pos, pos + len, memory_order_release);
+	ae_spin_unlock(&w->insert_lck);
+
 	*start = pos;
 	while (off < len)
 	{
-		size_t		avail = w->size - (pos - atomic_load_explicit(&w->written_lsn, memory_order_acquire));
+		uint64_t	limit = atomic_load_explicit(&w->written_lsn, memory_order_acquire) + w->size;
 		size_t		need = (off == 0 && len <= w->size) ? len : 1;
 		size_t		n;
 
-		if (avail < need)
+		if (pos + need > limit)
 		{
-			/* ring full: write out everything published so far (L2 then L3) */
+			/*
+			 * Ring full (W1): write out everything before pos. Our slot says
+			 * we have nothing uncopied below pos, so that wait never waits
+			 * for us (W7).
+			 */
 			st = ae_wal_flush(eng, pos);
 			if (st != AE_OK)
 				break;
 			continue;
 		}
-		n = len - off < avail ? len - off : avail;
+		n = len - off < limit - pos ? len - off : limit - pos;
 		copy_in(w, pos, (const char *) data + off, n);
 		pos += n;
 		off += n;
 		if (off < len)
-		{
-			w->insert_pos = pos;	/* partial publication: only for groups > ring */
-			atomic_store_explicit(&w->insert_lsn, pos, memory_order_release);
-		}
+			slot_set(slot, pos);	/* partial publication: only for groups > ring */
 	}
 	if (st == AE_OK)
 	{
-		w->insert_pos = pos;
-		atomic_store_explicit(&w->insert_lsn, pos, memory_order_release);
 		atomic_fetch_add_explicit(&w->records, nrecords, memory_order_relaxed);
 		atomic_fetch_add_explicit(&w->bytes, len, memory_order_relaxed);
 	}
-	ae_latch_release(&w->insert_latch);
+	else
+	{
+		/* [pos, start + len) stays uncopied: nothing from pos on may be written */
+		uint64_t	f = atomic_load(&w->failed_lsn);
+
+		while ((f == 0 || pos < f) && !atomic_compare_exchange_weak(&w->failed_lsn, &f, pos))
+			;
+	}
+	slot_release(slot);
 	*end = pos;
 	return st;
 }
@@ -215,14 +387,14 @@ ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn)
 	wal_shared *w = eng->wal;
 
 	assert(lsn % 8 == 0 && lsn >= AE_WAL_START_LSN);
-	ae_latch_acquire(&w->insert_latch, true);
 	ae_latch_acquire(&w->flush_latch, true);
-	w->insert_pos = lsn;
-	atomic_store(&w->insert_lsn, lsn);
+	ae_spin_lock(&w->insert_lck);
+	atomic_store(&w->cur_pos, lsn);
+	ae_spin_unlock(&w->insert_lck);
 	atomic_store(&w->written_lsn, lsn);
 	atomic_store(&w->flushed_lsn, lsn);
+	atomic_store(&w->failed_lsn, 0);
 	ae_latch_release(&w->flush_latch);
-	ae_latch_release(&w->insert_latch);
 }
 
 ae_lsn
@@ -237,10 +409,10 @@ ae_wal_begin_checkpoint(ae_engine *eng)
 	wal_shared *w = eng->wal;
 	ae_lsn		redo;
 
-	ae_latch_acquire(&w->insert_latch, true);
-	redo = w->insert_pos;
+	ae_spin_lock(&w->insert_lck);
+	redo = atomic_load_explicit(&w->cur_pos, memory_order_relaxed);
 	atomic_store(&w->redo_lsn, redo);
-	ae_latch_release(&w->insert_latch);
+	ae_spin_unlock(&w->insert_lck);
 	return redo;
 }
 
@@ -249,9 +421,9 @@ ae_wal_set_redo_lsn(ae_engine *eng, ae_lsn lsn)
 {
 	wal_shared *w = eng->wal;
 
-	ae_latch_acquire(&w->insert_latch, true);
+	ae_spin_lock(&w->insert_lck);
 	atomic_store(&w->redo_lsn, lsn);
-	ae_latch_release(&w->insert_latch);
+	ae_spin_unlock(&w->insert_lck);
 }
 
 void
@@ -268,6 +440,6 @@ ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out)
 	out->wal_records = atomic_load(&w->records);
 	out->wal_bytes = atomic_load(&w->bytes);
 	out->wal_flushes = atomic_load(&w->flushes);
-	out->wal_insert_lsn = atomic_load(&w->insert_lsn);
+	out->wal_insert_lsn = atomic_load(&w->cur_pos);
 	out->wal_flushed_lsn = atomic_load(&w->flushed_lsn);
 }

@@ -1,13 +1,35 @@
 /*
- * wal_internal.h — the shared log buffer (engine-internal). See wal/README.md.
+ * wal_internal.h — the shared log buffer (engine-internal). See wal/README.md
+ * ("Log buffer") for the insertion protocol in prose.
  *
  * The log buffer is a ring of `size` bytes (power of two): byte LSN x lives at
- * ring[x & mask]. At any time
+ * ring[x & mask]. Four positions:
  *
- *     flushed_lsn <= written_lsn <= insert_lsn <= written_lsn + size     (W1)
+ *     reserved  cur_pos: end of the LSN space handed out to inserters
+ *               (ae_wal_insert_lsn returns it: every returned insertion
+ *               ends at or before it)
+ *     copied    every byte below it is in the ring (computed without
+ *               waiting, copied_upto() in wal.c)
+ *     written   written_lsn: handed to host->log_write
+ *     flushed   flushed_lsn: made durable by host->log_sync
  *
- * [written_lsn, insert_lsn) are bytes copied but not yet handed to the host;
- * the ring space before written_lsn is free for inserters.
+ *     flushed <= written <= copied <= reserved,
+ *     and a byte x is copied into the ring only once x < written + size  (W1)
+ *
+ * so ring space is reused only after the bytes it held were written
+ * (copied <= written + size; reserved may run ahead of it: inserters then
+ * wait for space).
+ *
+ * Insertion slots (W6). Each inserting process owns one of
+ * AE_WAL_INSERT_SLOTS slots for the whole of ae_wal_insert. A slot's `at` is
+ * 0 when its owner has no reservation; otherwise the owner has copied every
+ * byte of its reservation below `at` (it has nothing uncopied below `at`).
+ * `at` is set to the reservation's start inside the reservation spinlock,
+ * only grows while owned (a group larger than the ring advertises its
+ * progress), and is reset to 0 (release order) after the last byte is
+ * copied. Hence copied = min(reserved, every nonzero `at`), read without
+ * waiting; and "everything below x is copied" once every slot has `at` == 0
+ * or `at` >= x (wait_copies).
  */
 #ifndef AE_WAL_INTERNAL_H
 #define AE_WAL_INTERNAL_H
@@ -16,12 +38,31 @@
 #include "../engine_internal.h"
 #include "../util/latch.h"
 
+#define AE_WAL_INSERT_SLOTS 8
+
+typedef struct wal_slot
+{
+	ae_latch	owner;			/* held exclusive by the inserting process (L2) */
+	/*
+	 * Futex word for waiters on `at`: bit 0 = someone sleeps, bits 1..31 a
+	 * counter the owner bumps (clearing bit 0, waking sleepers) after every
+	 * change of `at` that a waiter may need (progress, release).
+	 */
+	_Atomic uint32_t seq;
+	_Atomic uint64_t at;		/* see W6 above */
+	char		pad[64 - 16];	/* one cache line per slot */
+} wal_slot;
+
 /*
  * Guards:
- *   insert_latch  (exclusive) insert_pos and the ring bytes at/after it: the
- *                 insertion lock (L2), held across reserve + copy
- *   flush_latch   (exclusive) written_lsn/flushed_lsn advance; one flusher (L3)
- *   insert_lsn    atomic: published end of fully copied bytes
+ *   slots[i].owner (exclusive) the slot; one per inserting process (L2),
+ *                 held across reserve + copy of one group
+ *   insert_lck    spinlock (L4), a few instructions: cur_pos += len together
+ *                 with the W5 check of redo_lsn and setting the slot's `at`;
+ *                 ae_wal_begin_checkpoint reads cur_pos into redo_lsn under it
+ *   flush_latch   (exclusive) written_lsn/flushed_lsn advance; one writer
+ *                 (L3); never held while waiting for a copy
+ *   cur_pos, redo_lsn: changed only under insert_lck, read atomically
  *   written_lsn, flushed_lsn, counters: atomics (read without locks)
  */
 typedef struct wal_shared
@@ -29,18 +70,24 @@ typedef struct wal_shared
 	uint32_t	size;
 	uint32_t	mask;
 	uint64_t	ring_off;		/* ring start minus struct start */
-	ae_latch	insert_latch;
-	ae_latch	flush_latch;
-	uint64_t	insert_pos;
-	_Atomic uint64_t insert_lsn;
-	_Atomic uint64_t written_lsn;
-	_Atomic uint64_t flushed_lsn;
+	ae_spinlock insert_lck;
+	_Atomic uint64_t cur_pos;	/* reserved: the next group starts here */
 	/*
 	 * Redo point of the checkpoint in progress or last completed: a page whose
 	 * LSN is older gets a full-page image in its next mtr group (torn-page
-	 * protection, W5). Changed only under insert_latch.
+	 * protection, W5). Changed only under insert_lck.
 	 */
 	_Atomic uint64_t redo_lsn;
+	char		pad1[24];		/* the reservation fields above fill one cache line */
+	ae_latch	flush_latch;
+	_Atomic uint64_t written_lsn;
+	_Atomic uint64_t flushed_lsn;
+	/*
+	 * 0, or the lowest LSN an inserter reserved but could not copy (its ring
+	 * space never came free: the log device failed). Nothing at or after it
+	 * is ever written; the process must not go on (ae_mtr_commit: fatal).
+	 */
+	_Atomic uint64_t failed_lsn;
 	ae_latch	checkpoint_latch;	/* one checkpoint at a time (L0, checkpoint.c) */
 	_Atomic uint64_t note_max;	/* largest ae_wal_note value (note.c) */
 	_Atomic uint64_t records;
@@ -51,7 +98,13 @@ typedef struct wal_shared
 	_Atomic uint64_t checkpoints;
 	_Atomic uint64_t checkpoint_time;	/* seconds since the epoch of the last completed one */
 	_Atomic uint64_t checkpoint_redo;	/* its redo point */
+	char		pad2[16];
+	wal_slot	slots[AE_WAL_INSERT_SLOTS];
 } wal_shared;
+
+static_assert(offsetof(wal_shared, flush_latch) == 64, "reservation fields: one cache line");
+static_assert(offsetof(wal_shared, slots) % 64 == 0 && sizeof(wal_slot) == 64,
+			  "one cache line per insertion slot");
 
 size_t		ae_wal_shmem_size(const ae_engine_config *cfg);
 void		ae_wal_shmem_init(wal_shared *w, const ae_engine_config *cfg);
@@ -60,11 +113,15 @@ void		ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out);
 /*
  * Append len bytes of complete, CRC-stamped records (nrecords of them) as one
  * contiguous group; *start and *end receive its LSN range. The one place where
- * log space is reserved.
+ * log space is reserved: [start, end) is reserved under insert_lck, then
+ * copied outside it, in parallel with other processes' copies.
  *
  * redo_seen: the redo point the caller's full-page-image decisions were made
- * against, or AE_WAL_ANY_REDO. If a checkpoint has moved the redo point since,
- * nothing is inserted and AE_CONFLICT is returned: rebuild the group (W5).
+ * against, or AE_WAL_ANY_REDO. It is compared with redo_lsn inside the
+ * reservation's critical section: if a checkpoint has moved the redo point
+ * since, nothing is reserved and AE_CONFLICT is returned: rebuild the group
+ * (W5). A failure (the log device, while waiting for ring space) leaves the
+ * reservation uncopied (failed_lsn): the caller must not go on.
  */
 #define AE_WAL_ANY_REDO UINT64_MAX
 ae_status	ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
@@ -74,8 +131,8 @@ ae_status	ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t n
 ae_lsn		ae_wal_redo_lsn(ae_engine *eng);
 
 /*
- * Start a checkpoint: under the insertion latch, make the current insert
- * position the redo point and return it. Every group inserted after it
+ * Start a checkpoint: under the reservation spinlock, make the reserved
+ * position the redo point and return it. Every group reserved after it
  * images the pages it changes that are older than it.
  */
 ae_lsn		ae_wal_begin_checkpoint(ae_engine *eng);

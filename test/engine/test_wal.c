@@ -2,14 +2,18 @@
  * test_wal.c — log records and mini-transactions: round trip through
  * ae_wal_scan, CRC checks, torn tails, replay after losing the pool (with a
  * torn page repaired from its image), groups larger than the log buffer,
- * and group flushing from several processes.
+ * group flushing from several processes, and parallel insertion by several
+ * processes racing flushes and checkpoints.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sched.h>
 
 #include "ae_test.h"
 #include "ae_env.h"
 #include "aether/wal.h"
+#include "../../engine/wal/wal_internal.h"	/* ae_wal_insert, ae_wal_begin_checkpoint */
 
 static const ae_file_id F = {1663, 7, 3000};
 
@@ -483,6 +487,394 @@ test_group_flush_processes(void)
 	ae_env_close(&e);
 }
 
+
+/*
+ * Parallel insertion (wal.c: reservation, insertion slots). PI_INSERTERS
+ * processes call ae_wal_insert directly with groups of 1..6 records of
+ * varied sizes (some groups larger than the 64 KiB ring), flushing or
+ * writing now and then; one more process begins checkpoints (moves the
+ * redo point) as fast as it can, another flushes and writes all the time.
+ * Each record's payload names its process, group, index and the redo point
+ * the group was built against, and the rest is a pattern. Then the log is
+ * read back: every group exactly once, at the LSNs ae_wal_insert returned,
+ * every record intact (CRC and pattern), nothing else; and W5: a group's
+ * redo point is the last one begun before its reservation (a group built
+ * against an older one never lands at or after a newer one). A writer that
+ * wrote bytes before their copy finished leaves stale bytes in the log
+ * file (nobody rewrites them): the read-back fails.
+ */
+#define PI_INSERTERS	4
+#define PI_GROUPS		40000	/* at most, per inserter */
+#define PI_MAX_REC		6
+#define PI_MAX_CP		200000
+#define PI_HDR			24		/* u32 child, u32 group, u32 index, u32 nrec, u64 redo seen */
+#define PI_RMGR			(AE_RMGR_MAX - 1)	/* no redo registered: only scanned */
+
+typedef struct pi_group
+{
+	ae_lsn		start,
+				end;
+	uint64_t	redo;
+	uint32_t	nrec;
+} pi_group;
+
+typedef struct pi_shared
+{
+	pi_group	g[PI_INSERTERS][PI_GROUPS];
+	uint32_t	ngroups;		/* per inserter */
+	bool		tiny;			/* one 56-byte record per group: many more reservations */
+	_Atomic int inserters_done;
+	_Atomic int conflicts;
+	int			ncp;
+	ae_lsn		cp[PI_MAX_CP];	/* redo points, in the order they were begun */
+} pi_shared;
+
+static uint32_t
+pi_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (uint32_t) (*x >> 16);
+}
+
+static uint8_t
+pi_byte(uint32_t c, uint32_t g, uint32_t i, size_t j)
+{
+	return (uint8_t) (c * 31 + g * 7 + i * 13 + j * 3 + (j >> 8));
+}
+
+/* Build group g of child c against redo point redo; returns its length. */
+static size_t
+pi_build(char *buf, uint32_t c, uint32_t g, uint32_t nrec, const uint32_t *plen, uint64_t redo)
+{
+	size_t		len = 0;
+
+	for (uint32_t i = 0; i < nrec; i++)
+	{
+		ae_log_record *r = (ae_log_record *) (buf + len);
+		uint32_t	h[4] = {c, g, i, nrec};
+		char	   *p = buf + len + sizeof(*r);
+
+		memset(r, 0, sizeof(*r));
+		r->total_len = (uint32_t) ae_wal_align(sizeof(*r) + plen[i]);
+		r->rmgr = PI_RMGR;
+		r->type = 1;
+		r->flags = i == nrec - 1 ? AE_REC_MTR_END : 0;
+		r->block = AE_NO_BLOCK;
+		r->payload_len = plen[i];
+		memcpy(p, h, sizeof(h));
+		memcpy(p + 16, &redo, 8);
+		for (size_t j = PI_HDR; j < plen[i]; j++)
+			p[j] = (char) pi_byte(c, g, i, j);
+		memset(p + plen[i], 0, r->total_len - sizeof(*r) - plen[i]);
+		r->crc = ae_crc32c(0, (char *) r + 8, r->total_len - 8);
+		len += r->total_len;
+	}
+	return len;
+}
+
+static int
+pi_insert_groups(ae_engine *eng, pi_shared *sh, uint32_t c)
+{
+	static char buf[PI_MAX_REC * (32 + 40000)];
+	uint64_t	x = 0x9E3779B97F4A7C15ull * (c + 1);
+
+	alarm(300);
+	for (uint32_t g = 0; g < sh->ngroups; g++)
+	{
+		uint32_t	plen[PI_MAX_REC],
+					nrec,
+					kind = pi_rand(&x) % 40;
+		ae_lsn		start,
+					end;
+		ae_status	st;
+
+		if (sh->tiny)
+		{
+			nrec = 1;
+			plen[0] = PI_HDR;
+		}
+		else if (kind == 0)
+		{
+			/* larger than the whole ring: copied in pieces */
+			nrec = 3;
+			for (uint32_t i = 0; i < nrec; i++)
+				plen[i] = 25000 + pi_rand(&x) % 15000;
+		}
+		else
+		{
+			nrec = 1 + pi_rand(&x) % PI_MAX_REC;
+			for (uint32_t i = 0; i < nrec; i++)
+				plen[i] = PI_HDR + (kind < 6 ? pi_rand(&x) % 12000 : pi_rand(&x) % 600);
+		}
+		do
+		{
+			uint64_t	redo = ae_wal_redo_lsn(eng);
+			size_t		len = pi_build(buf, c, g, nrec, plen, redo);
+
+			st = ae_wal_insert(eng, buf, len, nrec, redo, &start, &end);
+			if (st == AE_CONFLICT)
+				atomic_fetch_add(&sh->conflicts, 1);
+			else if (st == AE_OK)
+			{
+				if (end - start != len)
+					return 2;
+				sh->g[c][g] = (pi_group) {start, end, redo, nrec};
+			}
+		} while (st == AE_CONFLICT);
+		if (st != AE_OK)
+			return 3;
+		/* the glue's commit flushes to ae_wal_insert_lsn: it must cover our group */
+		if (ae_wal_insert_lsn(eng) < end)
+			return 10;
+		switch (pi_rand(&x) % 8)
+		{
+			case 0:
+				if (ae_wal_flush(eng, end) != AE_OK || ae_wal_flushed_lsn(eng) < end)
+					return 4;
+				break;
+			case 2:
+				if (ae_wal_flush(eng, ae_wal_insert_lsn(eng)) != AE_OK || ae_wal_flushed_lsn(eng) < end)
+					return 11;
+				break;
+			case 1:
+				if (ae_wal_write(eng, end) != AE_OK)
+					return 5;
+				break;
+			default:
+				break;
+		}
+	}
+	return 0;
+}
+
+/* Counted as done however it ends, so that the checkpointer and the flusher stop. */
+static int
+pi_inserter(ae_engine *eng, pi_shared *sh, uint32_t c)
+{
+	int			rc = pi_insert_groups(eng, sh, c);
+
+	if (rc != 0)
+		fprintf(stderr, "  inserter %u failed: %d\n", c, rc);
+	atomic_fetch_add(&sh->inserters_done, 1);
+	return rc;
+}
+
+static int
+pi_checkpointer(ae_engine *eng, pi_shared *sh)
+{
+	alarm(300);
+	/* as fast as it can: W5 races are between two instructions */
+	while (atomic_load(&sh->inserters_done) < PI_INSERTERS && sh->ncp < PI_MAX_CP)
+	{
+		ae_lsn		redo = ae_wal_begin_checkpoint(eng);
+
+		if (sh->ncp > 0 && redo < sh->cp[sh->ncp - 1])
+			return 6;
+		sh->cp[sh->ncp++] = redo;
+		if (sh->ncp % 64 == 0 && ae_wal_flush(eng, ae_wal_insert_lsn(eng)) != AE_OK)
+			return 7;
+		if (sh->ncp % 4 == 0)
+			sched_yield();
+	}
+	return 0;
+}
+
+static int
+pi_flusher(ae_engine *eng, pi_shared *sh)
+{
+	alarm(300);
+	for (int n = 0; atomic_load(&sh->inserters_done) < PI_INSERTERS; n++)
+	{
+		ae_lsn		upto = ae_wal_insert_lsn(eng);
+
+		if ((n % 3 ? ae_wal_write(eng, upto) : ae_wal_flush(eng, upto)) != AE_OK)
+			return 8;
+		if (ae_wal_flushed_lsn(eng) > ae_wal_insert_lsn(eng))
+			return 9;
+		sched_yield();
+	}
+	return 0;
+}
+
+typedef struct pi_scan
+{
+	pi_shared  *sh;
+	uint8_t		seen[PI_INSERTERS][PI_GROUPS];
+	int			in_group;		/* records still expected in the current group, 0: between groups */
+	uint32_t	c,
+				g;
+	uint64_t	records;
+	int			bad;
+} pi_scan;
+
+static int
+pi_visit(void *arg, ae_lsn lsn, const ae_log_record *rec)
+{
+	pi_scan    *s = arg;
+	const char *p = ae_log_record_payload(rec);
+	uint32_t	h[4];
+	uint64_t	redo;
+	pi_group   *grp;
+
+	s->records++;
+	if (rec->rmgr != PI_RMGR || rec->payload_len < PI_HDR)
+		goto bad;
+	memcpy(h, p, sizeof(h));
+	memcpy(&redo, p + 16, 8);
+	if (h[0] >= PI_INSERTERS || h[1] >= s->sh->ngroups || h[3] == 0 || h[3] > PI_MAX_REC || h[2] >= h[3])
+		goto bad;
+	for (size_t j = PI_HDR; j < rec->payload_len; j++)
+		if ((uint8_t) p[j] != pi_byte(h[0], h[1], h[2], j))
+			goto bad;
+	grp = &s->sh->g[h[0]][h[1]];
+	if (s->in_group == 0)
+	{
+		/* a group's first record, where ae_wal_insert said it starts */
+		if (h[2] != 0 || lsn != grp->start || h[3] != grp->nrec || s->seen[h[0]][h[1]]++)
+			goto bad;
+		s->c = h[0];
+		s->g = h[1];
+		s->in_group = (int) h[3];
+	}
+	else if (h[0] != s->c || h[1] != s->g || h[2] != grp->nrec - (uint32_t) s->in_group)
+		goto bad;
+	if (redo != grp->redo)
+		goto bad;
+	s->in_group--;
+	if ((s->in_group == 0) != ((rec->flags & AE_REC_MTR_END) != 0))
+		goto bad;
+	if (s->in_group == 0 && lsn + rec->total_len != grp->end)
+		goto bad;
+	return 0;
+bad:
+	if (s->bad++ < 5)
+		fprintf(stderr, "  unexpected record at LSN %llu (%u/%u/%u of %u)\n",
+				(unsigned long long) lsn, rec->payload_len >= PI_HDR ? ((uint32_t *) p)[0] : 0,
+				rec->payload_len >= PI_HDR ? ((uint32_t *) p)[1] : 0,
+				rec->payload_len >= PI_HDR ? ((uint32_t *) p)[2] : 0,
+				rec->payload_len >= PI_HDR ? ((uint32_t *) p)[3] : 0);
+	return 1;
+}
+
+static void
+parallel_insert(uint32_t ngroups, bool tiny)
+{
+	static pi_scan scan;
+	ae_env		e;
+	ae_engine_stats s;
+	pi_shared  *sh;
+	uint64_t	total_rec = 0,
+				total_bytes = 0,
+				big = 0,
+				w5_bad = 0,
+				after_cp = 0,
+				unseen = 0;
+	ae_lsn		end;
+
+	alarm(600);					/* a hang fails the test */
+	AE_OKAY(ae_env_open(&e, 16, 64 * 1024, 0));
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	AE_REQUIRE(sh != MAP_FAILED);
+	memset(sh, 0, sizeof(*sh));
+	sh->ngroups = ngroups;
+	sh->tiny = tiny;
+	for (int k = 0; k < PI_INSERTERS + 2; k++)
+	{
+		pid_t		pid = fork();
+
+		AE_REQUIRE(pid >= 0);
+		if (pid == 0)
+			_exit(k < PI_INSERTERS ? pi_inserter(e.eng, sh, (uint32_t) k)
+				  : k == PI_INSERTERS ? pi_checkpointer(e.eng, sh) : pi_flusher(e.eng, sh));
+	}
+	AE_CHECK(ae_env_wait_children(PI_INSERTERS + 2));
+	AE_OKAY(ae_wal_flush(e.eng, ae_wal_insert_lsn(e.eng)));
+	ae_engine_get_stats(e.eng, &s);
+	for (int c = 0; c < PI_INSERTERS; c++)
+		for (uint32_t g = 0; g < ngroups; g++)
+		{
+			total_rec += sh->g[c][g].nrec;
+			total_bytes += sh->g[c][g].end - sh->g[c][g].start;
+			big += sh->g[c][g].end - sh->g[c][g].start > 64 * 1024;
+		}
+	AE_CHECK(big > 0 || tiny);
+	AE_CHECK(s.wal_records == total_rec && s.wal_bytes == total_bytes);
+	AE_CHECK(s.wal_insert_lsn == AE_WAL_START_LSN + total_bytes);
+	AE_CHECK(s.wal_flushed_lsn == s.wal_insert_lsn);
+
+	/* read the log back: every group once, intact, where it was reserved */
+	memset(&scan, 0, sizeof(scan));
+	scan.sh = sh;
+	AE_OKAY(ae_wal_scan(e.eng, AE_WAL_START_LSN, pi_visit, &scan, &end));
+	AE_CHECK(scan.bad == 0);
+	AE_CHECK(scan.records == total_rec && scan.in_group == 0);
+	AE_CHECK(end == s.wal_insert_lsn);
+	for (int c = 0; c < PI_INSERTERS; c++)
+		for (uint32_t g = 0; g < ngroups; g++)
+			unseen += scan.seen[c][g] != 1;
+	AE_CHECK(unseen == 0);
+
+	/*
+	 * W5: the redo point a group was built against is the last one begun
+	 * before the group's reservation, i.e. the largest redo point <= its
+	 * start (0 before the first checkpoint).
+	 */
+	AE_CHECK(sh->ncp > 10);
+	for (int c = 0; c < PI_INSERTERS; c++)
+		for (uint32_t g = 0; g < ngroups; g++)
+		{
+			pi_group   *grp = &sh->g[c][g];
+			ae_lsn		want = 0;
+			int			lo = 0,
+						hi = sh->ncp;	/* first redo point > start: binary search */
+
+			while (lo < hi)
+			{
+				int			mid = (lo + hi) / 2;
+
+				if (sh->cp[mid] <= grp->start)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo > 0)
+				want = sh->cp[lo - 1];
+			after_cp += want != 0;
+			if (grp->redo != want && w5_bad++ < 5)
+				fprintf(stderr, "  W5: group %d/%d at %llu built against redo %llu, last redo point before it %llu\n",
+						c, g, (unsigned long long) grp->start, (unsigned long long) grp->redo,
+						(unsigned long long) want);
+		}
+	AE_CHECK(w5_bad == 0);
+	AE_CHECK(after_cp > 0);
+	printf("# %llu records in %u groups, %llu larger than the ring, %d checkpoints, %d conflicts\n",
+		   (unsigned long long) total_rec, PI_INSERTERS * ngroups, (unsigned long long) big,
+		   sh->ncp, atomic_load(&sh->conflicts));
+	munmap(sh, sizeof(*sh));
+	ae_env_close(&e);
+	alarm(0);
+}
+
+/* Groups of 1..6 records, 24 bytes to 40 KB each, some groups larger than the ring. */
+static void
+test_parallel_insert_processes(void)
+{
+	parallel_insert(400, false);
+}
+
+/*
+ * Tiny groups as fast as they can go against checkpoints as fast as they
+ * can go: many chances for a checkpoint to fall between an inserter's W5
+ * check and its reservation.
+ */
+static void
+test_parallel_insert_checkpoint_race(void)
+{
+	parallel_insert(40000, true);
+}
+
 int
 main(void)
 {
@@ -492,5 +884,7 @@ main(void)
 	AE_RUN(test_replay_reproduces);
 	AE_RUN(test_group_larger_than_ring);
 	AE_RUN(test_group_flush_processes);
+	AE_RUN(test_parallel_insert_processes);
+	AE_RUN(test_parallel_insert_checkpoint_race);
 	return ae_test_summary();
 }

@@ -2,7 +2,8 @@
  * aether/checkpoint.h — checkpoints, the control file, crash recovery.
  *
  * A checkpoint makes the log before its redo point unnecessary:
- *   1. redo = current insert position (under the insertion latch); from now
+ *   1. redo = current reserved log position (under the log's reservation
+ *      spinlock, which also checks each group's redo point); from now
  *      on the first change of a page older than redo logs a full-page image
  *      (torn-page protection);
  *   2. every page dirty at that moment is written, and every file synced;

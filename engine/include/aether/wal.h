@@ -123,10 +123,18 @@ void		ae_mtr_log_patch(ae_mtr *m, ae_buf *b, uint16_t off, const void *bytes, ui
 /* ---- log ---- */
 #define AE_WAL_START_LSN	((ae_lsn) 8)	/* LSN of the first record; 0 means "never logged" */
 
-ae_lsn		ae_wal_insert_lsn(ae_engine *eng);	/* end of the last inserted record */
+/*
+ * End of the log space reserved so far: every group whose insertion has
+ * returned ends at or before it. Groups still being copied by other
+ * processes may lie before it; ae_wal_flush/ae_wal_write to it wait for them.
+ */
+ae_lsn		ae_wal_insert_lsn(ae_engine *eng);
 ae_lsn		ae_wal_flushed_lsn(ae_engine *eng);	/* everything before this is durable */
 
-/* Make the log durable up to at least lsn (group commit: one writer, others wait). */
+/*
+ * Make the log durable up to at least lsn (group commit: one writer, others
+ * wait). Waits for other processes' groups before lsn to be copied.
+ */
 ae_status	ae_wal_flush(ae_engine *eng, ae_lsn upto);
 
 /* Hand the log up to at least lsn to the host, without waiting for it to be durable. */
