@@ -156,7 +156,7 @@ needs_image(ae_mtr *m, ae_buf *b, ae_lsn redo)
 
 		if (record_is_for(r, b))
 			return !(r->flags & AE_REC_PAGE_INIT) &&
-				!(r->rmgr == AE_RMGR_PAGE && r->type == AE_PAGE_REDO_IMAGE);
+				!ae_page_image_is(r);
 		off += r->total_len;
 	}
 	return false;					/* registered but never logged: nothing to image */
@@ -172,19 +172,26 @@ static char *
 build_group(ae_mtr *m, ae_lsn redo, size_t *len_out, uint32_t *nimages)
 {
 	bool		image[AE_MTR_MAX_PAGES];
+	uint16_t	hole_off[AE_MTR_MAX_PAGES],
+				hole_len[AE_MTR_MAX_PAGES];
 	const char *data = staged(m);
 	char	   *out;
 	size_t		len = 0;
-	size_t		rec_len = ae_wal_align(sizeof(ae_log_record) + AE_PAGE_SIZE);
+	size_t		images_len = 0;
 
 	*nimages = 0;
 	for (int i = 0; i < m->npages; i++)
 		if ((image[i] = needs_image(m, m->pages[i], redo)))
+		{
 			(*nimages)++;
+			ae_page_image_hole(ae_buf_page(m->pages[i]), &hole_off[i], &hole_len[i]);
+			images_len += ae_wal_align(sizeof(ae_log_record) +
+									   ae_page_image_payload_len(hole_len[i]));
+		}
 	*len_out = m->len;
 	if (*nimages == 0)
 		return staged(m);
-	out = malloc(m->len + *nimages * rec_len);
+	out = malloc(m->len + images_len);
 	if (!out)
 		return NULL;
 	for (size_t off = 0; off < m->len;)
@@ -204,18 +211,23 @@ build_group(ae_mtr *m, ae_lsn redo, size_t *len_out, uint32_t *nimages)
 	for (int i = 0; i < m->npages; i++)
 	{
 		ae_log_record hdr = {0};
+		size_t		payload,
+					rec_len;
 
 		if (!image[i])
 			continue;
+		payload = ae_page_image_payload_len(hole_len[i]);
+		rec_len = ae_wal_align(sizeof(ae_log_record) + payload);
 		hdr.total_len = (uint32_t) rec_len;
 		hdr.rmgr = AE_RMGR_PAGE;
-		hdr.type = AE_PAGE_REDO_IMAGE;
+		hdr.type = hole_len[i] ? AE_PAGE_REDO_IMAGE_HOLE : AE_PAGE_REDO_IMAGE;
 		hdr.block = ae_buf_block(m->pages[i]);
 		hdr.file = ae_buf_file(m->pages[i]);
-		hdr.payload_len = AE_PAGE_SIZE;
+		hdr.payload_len = (uint32_t) payload;
 		memcpy(out + len, &hdr, sizeof(hdr));
-		memcpy(out + len + sizeof(hdr), ae_buf_page(m->pages[i]), AE_PAGE_SIZE);
-		memset(out + len + sizeof(hdr) + AE_PAGE_SIZE, 0, rec_len - sizeof(hdr) - AE_PAGE_SIZE);
+		ae_page_image_write(ae_buf_page(m->pages[i]), hole_off[i], hole_len[i],
+							out + len + sizeof(hdr));
+		memset(out + len + sizeof(hdr) + payload, 0, rec_len - sizeof(hdr) - payload);
 		len += rec_len;
 	}
 	*len_out = len;

@@ -3,12 +3,59 @@
  * and byte patches, logged and replayed here (STYLE.md habit 9).
  *
  * AE_PAGE_REDO_IMAGE payload: the 8192 page bytes.
- * AE_PAGE_REDO_PATCH payload: entries of (u16 offset, u16 len, len bytes),
- *   applied in order; offset + len <= 8192.
+ * AE_PAGE_REDO_IMAGE_HOLE payload: u16 hole offset, u16 hole length, then
+ *   the page's bytes before and after the hole; redo zeroes the hole. The
+ *   images mtr.c adds for W5 leave out the free space between a page's slot
+ *   array and its items (pd_lower..pd_upper), as PostgreSQL's do.
  */
 #include <string.h>
 
 #include "wal_internal.h"
+
+bool
+ae_page_image_is(const ae_log_record *r)
+{
+	return r->rmgr == AE_RMGR_PAGE &&
+		(r->type == AE_PAGE_REDO_IMAGE || r->type == AE_PAGE_REDO_IMAGE_HOLE);
+}
+
+/* Holes shorter than this are logged (a hole's 4-byte header costs as much). */
+#define MIN_HOLE 64
+
+void
+ae_page_image_hole(const void *page, uint16_t *off, uint16_t *len)
+{
+	const ae_page_header *h = page;
+
+	*off = *len = 0;
+	if (h->lower >= sizeof(ae_page_header) && h->lower <= h->upper &&
+		h->upper <= AE_PAGE_SIZE && h->upper - h->lower >= MIN_HOLE)
+	{
+		*off = h->lower;
+		*len = (uint16_t) (h->upper - h->lower);
+	}
+}
+
+size_t
+ae_page_image_payload_len(uint16_t hole_len)
+{
+	return hole_len ? 4 + AE_PAGE_SIZE - (size_t) hole_len : AE_PAGE_SIZE;
+}
+
+void
+ae_page_image_write(const void *page, uint16_t hole_off, uint16_t hole_len, char *out)
+{
+	if (hole_len == 0)
+	{
+		memcpy(out, page, AE_PAGE_SIZE);
+		return;
+	}
+	memcpy(out, &hole_off, 2);
+	memcpy(out + 2, &hole_len, 2);
+	memcpy(out + 4, page, hole_off);
+	memcpy(out + 4 + hole_off, (const char *) page + hole_off + hole_len,
+		   AE_PAGE_SIZE - (size_t) hole_off - hole_len);
+}
 
 void
 ae_mtr_log_page_image(ae_mtr *m, ae_buf *b)
@@ -52,6 +99,22 @@ page_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 				return corrupt(rec, "image is not a whole page");
 			memcpy(page, p, AE_PAGE_SIZE);
 			return AE_OK;
+		case AE_PAGE_REDO_IMAGE_HOLE:
+			{
+				uint16_t	off,
+							n;
+
+				if (len < 4)
+					return corrupt(rec, "truncated image");
+				memcpy(&off, p, 2);
+				memcpy(&n, p + 2, 2);
+				if ((size_t) off + n > AE_PAGE_SIZE || len != ae_page_image_payload_len(n) || n == 0)
+					return corrupt(rec, "image hole out of bounds");
+				memcpy(page, p + 4, off);
+				memset((char *) page + off, 0, n);
+				memcpy((char *) page + off + n, p + 4 + off, AE_PAGE_SIZE - (size_t) off - n);
+				return AE_OK;
+			}
 		case AE_PAGE_REDO_PATCH:
 			for (size_t i = 0; i < len;)
 			{

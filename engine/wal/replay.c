@@ -184,8 +184,7 @@ static ae_status
 redo_page(ae_engine *eng, const ae_log_record *rec, ae_buf **b)
 {
 	ae_status	st = ae_buf_read(eng, rec->file, rec->block, AE_LATCH_EXCLUSIVE, 0, b);
-	bool		image = (rec->rmgr == AE_RMGR_PAGE && rec->type == AE_PAGE_REDO_IMAGE) ||
-		(rec->flags & AE_REC_PAGE_INIT) != 0;
+	bool		image = ae_page_image_is(rec) || (rec->flags & AE_REC_PAGE_INIT) != 0;
 
 	if (st == AE_NOT_FOUND && !image)
 	{

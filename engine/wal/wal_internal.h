@@ -144,6 +144,12 @@ void		ae_wal_set_redo_lsn(ae_engine *eng, ae_lsn lsn);
 void		ae_wal_register_builtin(void);
 /* AE_RMGR_PAGE (page_redo.c). */
 void		ae_page_register_redo(void);
+
+/* full-page images (page_redo.c): which records are one, and the hole-free form */
+bool		ae_page_image_is(const ae_log_record *r);
+void		ae_page_image_hole(const void *page, uint16_t *off, uint16_t *len);
+size_t		ae_page_image_payload_len(uint16_t hole_len);
+void		ae_page_image_write(const void *page, uint16_t hole_off, uint16_t hole_len, char *out);
 /* AE_RMGR_NOTE (note.c). */
 void		ae_note_register_redo(void);
 /* Set the shared note maximum (recovery, from the control file). */

@@ -110,7 +110,9 @@ void		ae_mtr_abort(ae_mtr *m);
 enum
 {
 	AE_PAGE_REDO_IMAGE = 1,		/* payload: the whole 8 KiB page */
-	AE_PAGE_REDO_PATCH = 2		/* payload: entries of (u16 offset, u16 len, len bytes) */
+	AE_PAGE_REDO_IMAGE_HOLE = 3,	/* payload: u16 hole offset, u16 hole length, the page
+								 * without the hole (its bytes are zero after redo) */
+	AE_PAGE_REDO_PATCH = 2,		/* payload: entries of (u16 offset, u16 len, len bytes) */
 };
 
 /*
