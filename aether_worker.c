@@ -50,6 +50,7 @@ PGDLLEXPORT void aether_worker_main(Datum arg);
 
 static int	aether_checkpoint_timeout_s = 300;
 static int	aether_max_wal_mb = 1024;
+static bool aether_wal_init_zero = true;
 
 static void
 report(ae_status st, const char *what)
@@ -179,7 +180,8 @@ aether_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		report(ae_wal_flush(eng, ae_wal_insert_lsn(eng)), "log flush");
-		aetam_log_preallocate(ae_wal_insert_lsn(eng));
+		if (aether_wal_init_zero)
+			aetam_log_preallocate(ae_wal_insert_lsn(eng));
 		(void) aetam_undo_run(eng);
 		if (TimestampDifferenceExceeds(last_end_mark, GetCurrentTimestamp(), 1000))
 		{
@@ -215,6 +217,11 @@ aetam_worker_register(void)
 							"Aether log written since the last checkpoint that triggers a new one.",
 							NULL, &aether_max_wal_mb, 1024, 16, INT_MAX / 2,
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("aether.wal_init_zero",
+							 "Creates each next Aether log segment ahead of time, filled with zeros.",
+							 "Commits then sync log writes that change no file size.",
+							 &aether_wal_init_zero, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
