@@ -375,6 +375,8 @@ write_optimistic(ae_btree *t, bt_op *op)
 	if (st != AE_OK)
 		return st;
 	st = apply_mtr(t, op, leaf);
+	if (st == AE_OK && op->kind != BT_OP_DELETE)
+		bt_last_set(t, op->key, op->klen, leaf);
 	ae_buf_release(leaf);
 	return st;
 }
@@ -634,8 +636,17 @@ ae_status
 bt_write(ae_btree *t, bt_op *op)
 {
 	ae_status	st = BT_NEED_ROOM;
+	ae_buf	   *leaf;
 
-	if (op->item && (op->kind == BT_OP_INSERT || op->kind == BT_OP_PUT))
+	if (bt_last_leaf(t, op->key, op->klen, AE_LATCH_EXCLUSIVE, &leaf))
+	{
+		/* W7: the key's leaf without a descent, as this process just used it */
+		st = apply_mtr(t, op, leaf);
+		if (st == AE_OK && op->kind != BT_OP_DELETE)
+			bt_last_set(t, op->key, op->klen, leaf);
+		ae_buf_release(leaf);
+	}
+	else if (op->item && (op->kind == BT_OP_INSERT || op->kind == BT_OP_PUT))
 		st = write_fastpath(t, op);
 	if (st == BT_NEED_ROOM)
 		st = write_optimistic(t, op);

@@ -135,6 +135,10 @@ typedef struct bt_batch
 
 ae_status	bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done);
 bool		bt_rightmost_leaf(ae_btree *t, const void *key, size_t klen, ae_buf **out);
+/* W7: the leaf holding the key this process last found or wrote (mode latched), if still so */
+bool		bt_last_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode,
+						 ae_buf **out);
+void		bt_last_set(ae_btree *t, const void *key, size_t klen, ae_buf *leaf);
 ae_status	bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m);
 ae_status	bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot);
 ae_status	bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,

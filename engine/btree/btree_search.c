@@ -275,6 +275,88 @@ bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
 	return AE_OK;
 }
 
+/* ---------------------------------------------------------- last-key leaf */
+
+/*
+ * W7: process-local, per (engine, file), the leaf where this process last
+ * found or wrote a key, and that key. The PostgreSQL glue reads a row, reads
+ * it again to change it, then writes it: with this hint only the first of
+ * the three descends. The hint is used for that very key only, and checked
+ * under the leaf's latch by finding the key in it (a key lives in one leaf
+ * at most; a freed leaf holds none), so a stale entry costs one page latch
+ * and any other key costs nothing. 16 direct-mapped entries.
+ */
+#define BT_LAST_HINTS	16
+#define BT_LAST_KEY_MAX	16
+
+typedef struct bt_last
+{
+	ae_engine  *eng;			/* NULL: empty */
+	ae_file_id	file;
+	uint32_t	blk;
+	uint32_t	frame;			/* ae_buf_read_hint's frame hint */
+	uint16_t	klen;
+	char		key[BT_LAST_KEY_MAX];
+} bt_last;
+
+static bt_last lasts[BT_LAST_HINTS];
+
+static bt_last *
+last_slot(const ae_btree *t)
+{
+	uint32_t	h = t->file.rel * 0x9E3779B1u ^ t->file.db * 0x85EBCA77u ^ t->file.spc;
+
+	return &lasts[(h >> 16) % BT_LAST_HINTS];
+}
+
+void
+bt_last_set(ae_btree *t, const void *key, size_t klen, ae_buf *leaf)
+{
+	bt_last    *e = last_slot(t);
+
+	if (klen > BT_LAST_KEY_MAX)
+		return;
+	if (e->eng != t->eng || !ae_file_id_equal(e->file, t->file) || e->blk != ae_buf_block(leaf))
+		e->frame = AE_BUF_NO_HINT;
+	e->eng = t->eng;
+	e->file = t->file;
+	e->blk = ae_buf_block(leaf);
+	e->klen = (uint16_t) klen;
+	memcpy(e->key, key, klen);
+}
+
+bool
+bt_last_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae_buf **out)
+{
+	bt_last    *e = last_slot(t);
+	ae_buf	   *b;
+	void	   *page;
+	ae_page_opaque *o;
+	bool		found = false;
+
+	if (e->eng != t->eng || !ae_file_id_equal(e->file, t->file) || e->klen != klen ||
+		memcmp(e->key, key, klen) != 0)
+		return false;
+	if (ae_buf_read_hint(t->eng, t->file, e->blk, mode, 0, &e->frame, &b) != AE_OK)
+	{
+		e->eng = NULL;
+		return false;
+	}
+	page = ae_buf_page(b);
+	o = ae_page_opq(page);
+	if (o->magic == AE_PAGE_MAGIC && o->format == AE_PAGE_FORMAT &&
+		o->kind == AE_PAGE_BTREE_LEAF && o->level == 0)
+		(void) bt_leaf_search(t, page, key, klen, &found);
+	if (!found)
+	{
+		ae_buf_release(b);
+		e->eng = NULL;
+		return false;
+	}
+	*out = b;
+	return true;
+}
+
 /* ---------------------------------------------------------------- get */
 
 ae_status
@@ -290,10 +372,11 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 		bool		found;
 		bt_leaf_item it;
 		bt_stub		stub;
-		ae_status	st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL);
+		ae_status	st = AE_OK;
 		int			slot;
 
-		if (st != AE_OK)
+		if (!bt_last_leaf(t, key, klen, AE_LATCH_SHARED, &leaf) &&
+			(st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL)) != AE_OK)
 			return st;
 		slot = bt_leaf_search(t, ae_buf_page(leaf), key, klen, &found);
 		if (!found)
@@ -301,6 +384,7 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 			ae_buf_release(leaf);
 			return AE_NOT_FOUND;
 		}
+		bt_last_set(t, key, klen, leaf);	/* W7 */
 		bt_leaf_item_get(ae_buf_page(leaf), slot, &it);
 		if (!(it.flags & AE_BT_ITEM_OVERFLOW))
 		{

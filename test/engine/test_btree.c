@@ -660,6 +660,109 @@ swz_key(char *k, uint32_t i)
 	return 300;
 }
 
+/* Page accesses so far: through the page table, or through a swizzled pointer or frame hint. */
+static uint64_t
+page_accesses(ae_engine *eng)
+{
+	ae_engine_stats s;
+
+	ae_engine_get_stats(eng, &s);
+	return s.hits + s.reads + s.swizzle_hits;
+}
+
+static void
+be_key(unsigned char *k, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		k[i] = (unsigned char) v;
+}
+
+/*
+ * W7: reading a key, reading it again and writing it (what an UPDATE does)
+ * descends once; the later two touch only the leaf. The hint never serves a
+ * key from a leaf it left: after splits moved it, after a delete, and a
+ * different key never uses it.
+ */
+static void
+test_last_key_leaf(void)
+{
+	fx			x;
+	ae_btree_info info;
+	ae_bytes	got = {0};
+	unsigned char k[8],
+				k2[8];
+	char		v[100];
+	uint64_t	a0,
+				a1;
+	const uint32_t n = 100000;
+
+	AE_OKAY(fx_open(&x, 2048));
+	for (uint32_t i = 0; i < n; i++)
+	{
+		be_key(k, (uint64_t) i * 1000);
+		fill(v, i, 40);
+		AE_OKAY(ae_btree_insert(&x.t, k, 8, v, 40));
+	}
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	AE_REQUIRE(info.height >= 3);
+	be_key(k, 500 * 1000);
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));	/* descends */
+	a0 = page_accesses(x.eng);
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));
+	fill(v, 77, 60);
+	AE_OKAY(ae_btree_put(&x.t, k, 8, v, 60));
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));
+	a1 = page_accesses(x.eng);
+	AE_CHECK(a1 - a0 == 3);		/* one page each, not height + 1 */
+	AE_CHECK(got.len == 60 && memcmp(got.data, v, 60) == 0);
+
+	/* another key: a full descent (metapage, each level), never the hinted leaf */
+	be_key(k2, 501 * 1000);
+	a0 = page_accesses(x.eng);
+	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
+	AE_CHECK(page_accesses(x.eng) - a0 == info.height + 1);
+	fill(v, 501, 40);
+	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+
+	/*
+	 * Another process splits the key's leaf (keys just below it push it into
+	 * the new right page) while this one keeps its hint: the hint is stale,
+	 * and reads and writes of the key must find it where it went.
+	 */
+	be_key(k, 500 * 1000);
+	fill(v, 77, 60);
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));	/* the hint: k in its leaf */
+	if (fork() == 0)
+	{
+		bool		ok = true;
+
+		for (uint32_t j = 1; j < 1000 && ok; j++)
+		{
+			be_key(k2, 499 * 1000 + j);
+			fill(v, j, 90);
+			ok = ae_btree_insert(&x.t, k2, 8, v, 90) == AE_OK;
+		}
+		_exit(ok ? 0 : 1);
+	}
+	AE_REQUIRE(ae_env_wait_children(1));
+	fill(v, 77, 60);
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));
+	AE_CHECK(got.len == 60 && memcmp(got.data, v, 60) == 0);
+	fill(v, 5, 70);
+	AE_OKAY(ae_btree_put(&x.t, k, 8, v, 70));
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));
+	AE_CHECK(got.len == 70 && memcmp(got.data, v, 70) == 0);
+	AE_OKAY(ae_btree_verify(&x.t, NULL));
+	AE_OKAY(ae_btree_delete(&x.t, k, 8));
+	AE_CHECK(ae_btree_get(&x.t, k, 8, &got) == AE_NOT_FOUND);
+	AE_CHECK(ae_btree_delete(&x.t, k, 8) == AE_NOT_FOUND);
+	AE_OKAY(ae_btree_insert(&x.t, k, 8, "again", 5));
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));
+	AE_CHECK(got.len == 5 && memcmp(got.data, "again", 5) == 0);
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
 /*
  * A tree that fits in the pool: once every get has run once, further gets
  * make no page-table lookup at all: metapage (handle hint), root (slot 0 of
@@ -2028,6 +2131,7 @@ main(void)
 	AE_RUN(test_ranges);
 	AE_RUN(test_property_random);
 	AE_RUN(test_swizzle_hot_path);
+	AE_RUN(test_last_key_leaf);
 	AE_RUN(test_swizzle_multiprocess);
 	AE_RUN(test_overflow_sizes);
 	AE_RUN(test_overflow_1g);
