@@ -89,6 +89,7 @@ extern uint64 aetam_undo_queue_losers(void);
 /* Host record types in Aether's log (engine AE_RMGR_HOST) */
 #define AETAM_REC_COMMIT	1	/* aether_commit.c: a commit through Aether's log */
 #define AETAM_REC_INSERTING	2	/* aether_undo.c: where a transaction began inserting */
+#define AETAM_REC_ABORT		3	/* aether_commit.c: a logged commit failed after all */
 
 /* aether_commit.c: commits of transactions that wrote only Aether data */
 extern Size aetam_commit_shmem_size(void);
@@ -98,6 +99,8 @@ extern void aetam_commit_xact_end(bool abort);
 extern bool aetam_commit_known_durable(TransactionId xid);
 extern uint64 aetam_commit_count_aether_only(void);
 extern ae_status aetam_commit_redo_record(const void *data, size_t len);
+extern ae_status aetam_commit_redo_abort(const void *data, size_t len);
+extern void aetam_commit_init(void);
 extern ae_status aetam_commit_checkpoint_prepare(uint64 redo_lsn);
 extern void aetam_commit_restore(uint64 note);
 

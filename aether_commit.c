@@ -23,10 +23,15 @@
  *  - an xid PostgreSQL's recovery never saw assigned is committed when the
  *    worker moves the next xid past the log's note (the transactions that
  *    take those xids commit instead of aborting), and that WAL is flushed.
- * An xid PostgreSQL recorded as aborted stays aborted. That is how an error
- * after the commit record was logged (a failed flush, an error later in
- * PostgreSQL's commit) stays an abort: the abort callback flushes
- * PostgreSQL's abort record before the client hears of the error.
+ * An xid PostgreSQL recorded as aborted stays aborted, and so does one whose
+ * abort Aether's log holds after its commit: an error after the commit
+ * record was logged (a failed flush, NOTIFY failing later in PostgreSQL's
+ * commit) logs and flushes an abort record (AETAM_REC_ABORT) from
+ * emit_log_hook, which PostgreSQL calls before it sends the error to the
+ * client (for that, the fast path requires log_min_messages to let ERROR
+ * through; if the abort cannot be made durable the server PANICs, so the
+ * client sees a lost connection, never an error for a commit that a
+ * restart would bring back).
  *
  * Checkpoints: a commit logged in Aether's log before a checkpoint's redo
  * point is forgotten by that checkpoint, so its PostgreSQL commit record
@@ -47,12 +52,15 @@
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "postmaster/bgwriter.h"
+#include "replication/origin.h"
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "aether.h"
@@ -71,8 +79,8 @@ typedef struct CommitRecord
 
 typedef struct CommitShared
 {
-	/* xid at xid % DURABLE_RING_SIZE: its commit is durable in Aether's log */
-	pg_atomic_uint32 durable[DURABLE_RING_SIZE];
+	/* full xid at xid % DURABLE_RING_SIZE: its commit is durable in Aether's log */
+	pg_atomic_uint64 durable[DURABLE_RING_SIZE];
 	pg_atomic_uint64 commits;	/* commits through Aether's log alone */
 	int			nprocs;
 	/*
@@ -85,8 +93,18 @@ typedef struct CommitShared
 
 static CommitShared *shared = NULL;
 
-/* this backend's transaction logged its commit in Aether's log */
+/* this backend's transaction logged its commit in Aether's log (and no abort after it yet) */
 static bool logged_commit = false;
+static FullTransactionId logged_xid;
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/*
+ * Developer option for tests: fail a commit right after its commit record
+ * is durable, and leave PostgreSQL's abort record unflushed, so that only
+ * the abort record in Aether's log keeps the transaction aborted.
+ */
+static bool debug_fail_commit = false;
 
 Size
 aetam_commit_shmem_size(void)
@@ -104,12 +122,20 @@ aetam_commit_shmem_init(void)
 	if (!found)
 	{
 		for (int i = 0; i < DURABLE_RING_SIZE; i++)
-			pg_atomic_init_u32(&shared->durable[i], InvalidTransactionId);
+			pg_atomic_init_u64(&shared->durable[i], 0);
 		pg_atomic_init_u64(&shared->commits, 0);
 		shared->nprocs = aetam_total_procs();
 		for (int i = 0; i < shared->nprocs; i++)
 			pg_atomic_init_u64(&shared->window[i], 0);
 	}
+}
+
+/* A subtransaction's full xid: it was assigned after its parent, within 2^31. */
+static FullTransactionId
+full_sub(FullTransactionId top, TransactionId sub)
+{
+	return FullTransactionIdFromU64(U64FromFullTransactionId(top) +
+									(uint32) (sub - XidFromFullTransactionId(top)));
 }
 
 static pg_atomic_uint64 *
@@ -126,18 +152,32 @@ clear_window(int code, Datum arg)
 		pg_atomic_write_u64(my_window(), 0);
 }
 
-static void
-set_durable(TransactionId xid, bool on)
+/*
+ * The full xid of xid, a transaction's that began less than 2^31 xids ago.
+ * The next xid is read without XidGenLock (pruning asks often): an aligned
+ * 8-byte read, at worst slightly old, which is as good here.
+ */
+static FullTransactionId
+full_xid_of(TransactionId xid)
 {
-	pg_atomic_uint32 *slot = &shared->durable[xid & (DURABLE_RING_SIZE - 1)];
+	FullTransactionId next = ((volatile VariableCacheData *) ShmemVariableCache)->nextXid;
+
+	return FullTransactionIdFromU64(U64FromFullTransactionId(next) -
+									(uint32) (XidFromFullTransactionId(next) - xid));
+}
+
+static void
+set_durable(FullTransactionId fxid, bool on)
+{
+	pg_atomic_uint64 *slot = &shared->durable[XidFromFullTransactionId(fxid) & (DURABLE_RING_SIZE - 1)];
 
 	if (on)
-		pg_atomic_write_u32(slot, xid);
+		pg_atomic_write_u64(slot, U64FromFullTransactionId(fxid));
 	else
 	{
-		uint32		expected = xid;
+		uint64		expected = U64FromFullTransactionId(fxid);
 
-		(void) pg_atomic_compare_exchange_u32(slot, &expected, InvalidTransactionId);
+		(void) pg_atomic_compare_exchange_u64(slot, &expected, 0);
 	}
 }
 
@@ -153,6 +193,8 @@ fast_commit_possible(int nsub)
 {
 	return synchronous_commit > SYNCHRONOUS_COMMIT_OFF &&
 		XactLastRecEnd == InvalidXLogRecPtr &&
+		log_min_messages <= ERROR &&	/* emit_log_hook sees our errors */
+		replorigin_session_origin == InvalidRepOriginId &&	/* its progress is in the commit record */
 		!IsolationIsSerializable() &&
 		!(SyncRepRequested() && SyncRepStandbyNames != NULL && SyncRepStandbyNames[0] != '\0') &&
 		nsub <= MAX_SUBXIDS &&
@@ -190,6 +232,18 @@ aetam_commit_fast(ae_engine *eng)
 	rec->pad = 0;
 	memcpy(rec + 1, children, sizeof(uint32) * nsub);
 
+	/*
+	 * The transaction's changes go to the kernel first (no sync): a full log
+	 * disk then fails the commit here, cleanly, before a commit record
+	 * exists that would have to be taken back (log_abort).
+	 */
+	st = ae_wal_write(eng, ae_wal_insert_lsn(eng));
+	if (st != AE_OK)
+	{
+		pfree(rec);
+		aetam_raise(st, NULL);
+	}
+
 	pg_atomic_write_u64(my_window(), 1);	/* a checkpoint starting now waits */
 	st = ae_wal_log_host(eng, AETAM_REC_COMMIT, rec, len, &end);
 	pfree(rec);
@@ -199,13 +253,18 @@ aetam_commit_fast(ae_engine *eng)
 		aetam_raise(st, NULL);
 	}
 	pg_atomic_write_u64(my_window(), end);
+	logged_xid = GetTopFullTransactionId();
 	logged_commit = true;
 	st = ae_wal_flush(eng, end);
 	if (st != AE_OK)
 		aetam_raise(st, NULL);	/* the abort callback settles it */
-	set_durable(GetTopTransactionId(), true);
+	if (debug_fail_commit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("aether: injected failure after the commit record (aether.debug_fail_commit)")));
+	set_durable(GetTopFullTransactionId(), true);
 	for (int i = 0; i < nsub; i++)
-		set_durable(children[i], true);
+		set_durable(full_sub(GetTopFullTransactionId(), children[i]), true);
 	pg_atomic_fetch_add_u64(&shared->commits, 1);
 	return true;
 }
@@ -218,6 +277,57 @@ aetam_commit_count_aether_only(void)
 }
 
 /*
+ * The transaction whose commit this backend logged fails after all: log its
+ * abort in Aether's log and make it durable, so that recovery never takes
+ * the commit record for a real one. If that is impossible, PANIC: the
+ * client must not see an error for a transaction a restart would commit.
+ */
+static void
+log_abort(void)
+{
+	uint64		xid = U64FromFullTransactionId(logged_xid);
+	ae_engine  *eng = aetam_engine_nowait();
+	ae_lsn		end;
+	ae_status	st;
+
+	if (!logged_commit)
+		return;
+	logged_commit = false;
+	st = ae_wal_log_host(eng, AETAM_REC_ABORT, &xid, sizeof(xid), &end);
+	if (st == AE_OK)
+		st = ae_wal_flush(eng, end);
+	if (st != AE_OK)
+		ereport(PANIC,
+				(errmsg("aether: could not log the abort of transaction %llu after its commit: %s",
+						(unsigned long long) xid, ae_error_last()->message)));
+}
+
+/*
+ * emit_log_hook: PostgreSQL reports an error (to the server log, then to the
+ * client) before it aborts the transaction; an error after this backend
+ * logged its commit is made a durable abort first.
+ */
+static void
+commit_emit_log_hook(ErrorData *edata)
+{
+	if (logged_commit && edata->elevel >= ERROR && edata->elevel < PANIC)
+		log_abort();
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+void
+aetam_commit_init(void)
+{
+	DefineCustomBoolVariable("aether.debug_fail_commit",
+							 "Fails commits right after their commit record reached Aether's log (for tests).",
+							 NULL, &debug_fail_commit, false, PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = commit_emit_log_hook;
+}
+
+/*
  * Transaction end. After a logged commit, PostgreSQL's commit record is
  * inserted now (COMMIT), or the transaction failed after all (ABORT): then
  * PostgreSQL's abort record, already inserted, is flushed, so that recovery
@@ -227,20 +337,25 @@ aetam_commit_count_aether_only(void)
 void
 aetam_commit_xact_end(bool abort)
 {
-	if (!logged_commit)
+	if (shared == NULL || MyProc == NULL || pg_atomic_read_u64(my_window()) == 0)
 		return;
-	logged_commit = false;
 	if (abort)
 	{
 		TransactionId *children;
 		int			nsub = xactGetCommittedChildren(&children);
 
-		XLogFlush(GetXLogInsertRecPtr());
-		if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
-			set_durable(GetTopTransactionIdIfAny(), false);
-		for (int i = 0; i < nsub; i++)
-			set_durable(children[i], false);
+		log_abort();			/* if the error report did not already */
+		if (!debug_fail_commit)	/* the test shows the abort record above suffices */
+			XLogFlush(GetXLogInsertRecPtr());
+		if (FullTransactionIdIsValid(logged_xid))
+		{
+			set_durable(logged_xid, false);
+			for (int i = 0; i < nsub; i++)
+				set_durable(full_sub(logged_xid, children[i]), false);
+		}
 	}
+	logged_commit = false;
+	logged_xid = InvalidFullTransactionId;
 	pg_atomic_write_u64(my_window(), 0);
 }
 
@@ -248,8 +363,13 @@ aetam_commit_xact_end(bool abort)
 bool
 aetam_commit_known_durable(TransactionId xid)
 {
-	return shared != NULL &&
-		pg_atomic_read_u32(&shared->durable[xid & (DURABLE_RING_SIZE - 1)]) == xid;
+	uint64		v;
+
+	if (shared == NULL)
+		return false;
+	v = pg_atomic_read_u64(&shared->durable[xid & (DURABLE_RING_SIZE - 1)]);
+	return v != 0 && (TransactionId) v == xid &&
+		v == U64FromFullTransactionId(full_xid_of(xid));
 }
 
 /*
@@ -274,6 +394,7 @@ aetam_commit_checkpoint_prepare(uint64 redo_lsn)
 			pg_usleep(1000L);
 		}
 	}
+	pg_memory_barrier();		/* read the WAL position after the windows closed */
 	if (!RecoveryInProgress())
 		XLogFlush(GetXLogInsertRecPtr());
 	return AE_OK;
@@ -293,6 +414,9 @@ typedef struct FoundCommit
 } FoundCommit;
 
 static FoundCommit *found = NULL;
+static uint64 *found_aborts = NULL;	/* full xids with an abort after their commit record */
+static uint32 nfound_aborts = 0,
+			found_aborts_cap = 0;
 static int	nfound = 0,
 			found_cap = 0;
 static TransactionId *found_subs = NULL;
@@ -353,12 +477,35 @@ aetam_commit_redo_record(const void *data, size_t len)
 	return AE_OK;
 }
 
-/* A subtransaction's full xid: it was assigned after its parent, within 2^31. */
-static FullTransactionId
-full_sub(FullTransactionId top, TransactionId sub)
+/* host->redo_record for AETAM_REC_ABORT: this commit record does not count */
+ae_status
+aetam_commit_redo_abort(const void *data, size_t len)
 {
-	return FullTransactionIdFromU64(U64FromFullTransactionId(top) +
-									(uint32) (sub - XidFromFullTransactionId(top)));
+	if (len != sizeof(uint64))
+		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK, "abort record of %zu bytes", len);
+	if (!grow((void **) &found_aborts, &found_aborts_cap, nfound_aborts + 1, sizeof(uint64)))
+		return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
+					   "out of memory remembering %u aborts", nfound_aborts);
+	memcpy(&found_aborts[nfound_aborts++], data, sizeof(uint64));
+	return AE_OK;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a,
+				y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool
+aborted_after_commit(FullTransactionId top)
+{
+	uint64		key = U64FromFullTransactionId(top);
+
+	return nfound_aborts > 0 &&
+		bsearch(&key, found_aborts, nfound_aborts, sizeof(uint64), cmp_u64) != NULL;
 }
 
 /*
@@ -385,6 +532,8 @@ aetam_commit_restore(uint64 note)
 	ctl.keysize = sizeof(uint64);
 	ctl.entrysize = sizeof(uint64);
 	later = hash_create("aether commits to restore", 1024, &ctl, HASH_ELEM | HASH_BLOBS);
+	if (nfound_aborts > 0)
+		qsort(found_aborts, nfound_aborts, sizeof(uint64), cmp_u64);
 
 	for (int i = 0; i < nfound; i++)
 	{
@@ -393,6 +542,8 @@ aetam_commit_restore(uint64 note)
 		TransactionId *subs = found_subs + c->first_sub;
 		int			nknown = 0;
 
+		if (aborted_after_commit(c->top))
+			continue;			/* failed after logging its commit (log_abort) */
 		if (FullTransactionIdFollowsOrEquals(c->top, next))
 			nknown = -1;		/* PostgreSQL never saw it assigned: all later */
 		else if (TransactionIdPrecedes(xid, oldest) ||
@@ -441,6 +592,27 @@ aetam_commit_restore(uint64 note)
 			consumed++;
 		}
 	}
+	/*
+	 * Processes the connection gate does not hold (autovacuum, other
+	 * background workers) may have taken some of those xids meanwhile; say
+	 * so loudly if one of them did not commit.
+	 */
+	{
+		HASH_SEQ_STATUS seq;
+		uint64	   *key;
+
+		hash_seq_init(&seq, later);
+		while ((key = hash_seq_search(&seq)) != NULL)
+		{
+			TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(*key));
+
+			if (!TransactionIdDidCommit(xid))
+				ereport(WARNING,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("aether: transaction %llu committed in Aether's log, but another process took its id during recovery and did not commit",
+								(unsigned long long) *key)));
+		}
+	}
 	hash_destroy(later);
 
 	if (restored > 0)
@@ -462,6 +634,10 @@ aetam_commit_restore(uint64 note)
 		pfree(found);
 	if (found_subs)
 		pfree(found_subs);
+	if (found_aborts)
+		pfree(found_aborts);
+	found_aborts = NULL;
+	nfound_aborts = found_aborts_cap = 0;
 	found = NULL;
 	found_subs = NULL;
 	nfound = found_cap = 0;

@@ -755,6 +755,8 @@ host_redo_record(void *ctx, uint8_t type, const void *data, size_t len)
 			return aetam_commit_redo_record(data, len);
 		case AETAM_REC_INSERTING:
 			return aetam_undo_redo_record(data, len);
+		case AETAM_REC_ABORT:
+			return aetam_commit_redo_abort(data, len);
 		default:
 			return ae_fail(AE_CORRUPT, no_file, AE_NO_BLOCK,
 						   "unknown host record type %u in Aether's log", type);
@@ -769,10 +771,20 @@ host_redo_record(void *ctx, uint8_t type, const void *data, size_t len)
 static ae_status
 host_checkpoint_prepare(void *ctx, uint64_t redo_lsn)
 {
-	ae_status	st = aetam_commit_checkpoint_prepare(redo_lsn);
+	MemoryContext cxt = CurrentMemoryContext;
+	ae_status	st = AE_OK;
 
-	if (st == AE_OK)
-		st = aetam_undo_checkpoint_prepare(aetam_engine_nowait());
+	PG_TRY();
+	{
+		st = aetam_commit_checkpoint_prepare(redo_lsn);
+		if (st == AE_OK)
+			st = aetam_undo_checkpoint_prepare(aetam_engine_nowait());
+	}
+	PG_CATCH();
+	{
+		st = caught_error(cxt, no_file, AE_NO_BLOCK, "could not prepare a checkpoint");
+	}
+	PG_END_TRY();
 	return st;
 }
 

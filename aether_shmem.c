@@ -294,6 +294,7 @@ _PG_init(void)
 	prev_client_auth_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = aether_client_auth;
 	aetam_xact_init();
+	aetam_commit_init();
 	aetam_utility_init();
 	aetam_worker_register();		/* defines aether.checkpoint_timeout, max_wal_size */
 	MarkGUCPrefixReserved("aether");	/* after every aether.* GUC */

@@ -34,6 +34,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "storage/proc.h"
@@ -429,6 +430,22 @@ xid_aborted(TransactionId xid)
 }
 
 /*
+ * Was this version created by a transaction that aborted (or was in flight
+ * at a crash)? A frozen or hinted-committed version never is, and an xid
+ * older than clog's horizon committed long ago (clog cannot be asked).
+ */
+static bool
+version_aborted(const ae_row_version *v)
+{
+	if (v->infomask & HEAP_XMIN_COMMITTED)	/* also set when frozen */
+		return false;
+	if (!TransactionIdIsNormal(v->xmin) ||
+		TransactionIdPrecedes(v->xmin, ShmemVariableCache->oldestXid))
+		return false;
+	return xid_aborted(v->xmin);
+}
+
+/*
  * How many of the newest versions of this stored row were created by
  * aborted transactions (versions are newest first). -1 if the row cannot be
  * read here (corrupt, or very long: left to VACUUM and verify).
@@ -440,7 +457,7 @@ aborted_prefix(const void *val, size_t vlen, ae_row_version *vers, int *n)
 
 	if (ae_row_parse(val, vlen, vers, UNDO_MAX_VERSIONS, n) != AE_OK || *n > UNDO_MAX_VERSIONS)
 		return -1;
-	while (k < *n && xid_aborted(vers[k].xmin))
+	while (k < *n && version_aborted(&vers[k]))
 		k++;
 	return k;
 }

@@ -118,6 +118,24 @@ is($node->safe_psql('postgres', "SELECT pg_xact_status('$x2'::xid8) || pg_xact_s
 unlike(slurp_file($node->logfile, $logpos), qr/restored \d+ commits/,
 	'nothing to restore the second time');
 
+# A transaction that fails after its commit record reached Aether's log
+# (aether.debug_fail_commit injects the error) must stay aborted after a
+# crash: the error report logs its abort in Aether's log first.
+$walwriter = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
+kill 'STOP', $walwriter;
+my ($fret, $fout, $ferr) = $node->psql('postgres',
+	"SET aether.debug_fail_commit = on; INSERT INTO t VALUES (50, 'failed commit')");
+like($ferr, qr/injected failure after the commit record/, 'the commit fails after its record is logged');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id = 50'), '0', 'its row is invisible');
+$logpos = -s $node->logfile;
+crash_server($node, 'crash after a failed commit', must_run => 1);
+$node->start;
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id = 50'), '0',
+	'after a crash the failed commit stays aborted');
+unlike(slurp_file($node->logfile, $logpos), qr/restored \d+ commits/,
+	'recovery restores nothing for it');
+
 # A MultiXact of two shared lockers lives in PostgreSQL's WAL, the row that
 # names it in Aether's log; a commit through Aether's log alone makes that
 # row durable. After a crash the row must still be usable (PostgreSQL must

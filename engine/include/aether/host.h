@@ -84,7 +84,8 @@ typedef struct ae_host
 	 * redo point is chosen and before the control file names it: after it
 	 * returns, the host records before redo are forgotten, so the host must
 	 * have made durable by its own means whatever they stand for. Called
-	 * holding no page latch and no log latch.
+	 * holding no page latch and no log latch; unlike other callbacks it may
+	 * call ae_wal_log_host (records it logs land after redo).
 	 */
 	ae_status	(*redo_record) (void *ctx, uint8_t type, const void *data, size_t len);
 	ae_status	(*checkpoint_prepare) (void *ctx, uint64_t redo_lsn);
