@@ -60,9 +60,7 @@ static bt_hint hints[BT_HINTS];
 static bt_hint *
 hint_slot(const ae_btree *t)
 {
-	uint32_t	h = t->file.rel * 0x9E3779B1u ^ t->file.db * 0x85EBCA77u ^ t->file.spc;
-
-	return &hints[(h >> 16) % BT_HINTS];
+	return &hints[bt_file_slot(t, BT_HINTS)];
 }
 
 static uint32_t

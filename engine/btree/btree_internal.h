@@ -135,6 +135,15 @@ typedef struct bt_batch
 
 ae_status	bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done);
 bool		bt_rightmost_leaf(ae_btree *t, const void *key, size_t klen, ae_buf **out);
+/* Slot of t's file in a process-local direct-mapped table of n entries (W5, W7 hints). */
+static inline uint32_t
+bt_file_slot(const ae_btree *t, uint32_t n)
+{
+	uint32_t	h = t->file.rel * 0x9E3779B1u ^ t->file.db * 0x85EBCA77u ^ t->file.spc;
+
+	return (h >> 16) % n;
+}
+
 /* W7: the leaf holding the key this process last found or wrote (mode latched), if still so */
 bool		bt_last_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode,
 						 ae_buf **out);

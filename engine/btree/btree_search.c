@@ -304,9 +304,7 @@ static bt_last lasts[BT_LAST_HINTS];
 static bt_last *
 last_slot(const ae_btree *t)
 {
-	uint32_t	h = t->file.rel * 0x9E3779B1u ^ t->file.db * 0x85EBCA77u ^ t->file.spc;
-
-	return &lasts[(h >> 16) % BT_LAST_HINTS];
+	return &lasts[bt_file_slot(t, BT_LAST_HINTS)];
 }
 
 void
