@@ -215,6 +215,32 @@ write_ring(ae_engine *eng, wal_shared *w, uint64_t from, uint64_t to)
 	return AE_OK;
 }
 
+/* upto, or the reserved end if that is lower. */
+static uint64_t
+clamp_to_reserved(wal_shared *w, uint64_t upto)
+{
+	uint64_t	cur = atomic_load_explicit(&w->cur_pos, memory_order_acquire);
+
+	return upto > cur ? cur : upto;
+}
+
+/*
+ * Write every copied byte not written yet (at least up to upto, unless an
+ * insertion failed below it); *target receives where that ends. Caller
+ * holds the flush latch and has waited for the copies below upto.
+ */
+static ae_status
+write_copied(ae_engine *eng, wal_shared *w, uint64_t upto, uint64_t *target)
+{
+	ae_status	st;
+
+	*target = copied_upto(w);	/* >= upto: copies below it finished, later ones start after it */
+	st = check_failed(w, target, upto);
+	if (st == AE_OK)
+		st = write_ring(eng, w, atomic_load(&w->written_lsn), *target);
+	return st;
+}
+
 /*
  * Make the log durable up to at least upto (clamped to what is reserved).
  * Group commit: wait (holding no latch) until every byte below upto is
@@ -232,8 +258,7 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 	uint64_t	target;
 	ae_status	st;
 
-	if (upto > atomic_load_explicit(&w->cur_pos, memory_order_acquire))
-		upto = atomic_load_explicit(&w->cur_pos, memory_order_acquire);
+	upto = clamp_to_reserved(w, upto);
 	if (atomic_load(&w->flushed_lsn) >= upto)
 		return AE_OK;
 	atomic_fetch_add_explicit(&w->flush_requests, 1, memory_order_relaxed);
@@ -244,10 +269,7 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 		ae_latch_release(&w->flush_latch);
 		return AE_OK;
 	}
-	target = copied_upto(w);	/* >= upto: copies below it finished, later ones start after it */
-	st = check_failed(w, &target, upto);
-	if (st == AE_OK)
-		st = write_ring(eng, w, atomic_load(&w->written_lsn), target);
+	st = write_copied(eng, w, upto, &target);
 	if (st == AE_OK)
 		st = eng->host.log_sync(eng->host.ctx);
 	if (st == AE_OK)
@@ -272,16 +294,12 @@ ae_wal_write(ae_engine *eng, ae_lsn upto)
 	uint64_t	target;
 	ae_status	st;
 
-	if (upto > atomic_load_explicit(&w->cur_pos, memory_order_acquire))
-		upto = atomic_load_explicit(&w->cur_pos, memory_order_acquire);
+	upto = clamp_to_reserved(w, upto);
 	if (atomic_load(&w->written_lsn) >= upto)
 		return AE_OK;
 	wait_copies(w, upto);
 	ae_latch_acquire(&w->flush_latch, true);
-	target = copied_upto(w);
-	st = check_failed(w, &target, upto);
-	if (st == AE_OK)
-		st = write_ring(eng, w, atomic_load(&w->written_lsn), target);
+	st = write_copied(eng, w, upto, &target);
 	ae_latch_release(&w->flush_latch);
 	return st;
 }
