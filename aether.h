@@ -101,6 +101,7 @@ extern uint64 aetam_commit_count_aether_only(void);
 extern ae_status aetam_commit_redo_record(const void *data, size_t len);
 extern ae_status aetam_commit_redo_abort(const void *data, size_t len);
 extern void aetam_commit_init(void);
+extern bool aetam_array_grow(void **arr, uint32 *cap, uint32 need, Size esize);
 extern ae_status aetam_commit_checkpoint_prepare(uint64 redo_lsn);
 extern void aetam_commit_restore(uint64 note);
 

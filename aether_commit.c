@@ -417,15 +417,19 @@ static FoundCommit *found = NULL;
 static uint64 *found_aborts = NULL;	/* full xids with an abort after their commit record */
 static uint32 nfound_aborts = 0,
 			found_aborts_cap = 0;
-static int	nfound = 0,
-			found_cap = 0;
+static int	nfound = 0;
+static uint32 found_cap = 0;
 static TransactionId *found_subs = NULL;
 static uint32 nfound_subs = 0,
 			found_subs_cap = 0;
 
-/* Grow *arr (elements of size esize) to hold need; false when out of memory. */
-static bool
-grow(void **arr, uint32 *cap, uint32 need, Size esize)
+/*
+ * Grow *arr (elements of size esize, in TopMemoryContext) to hold need;
+ * false when out of memory. Never raises an error, so host callbacks
+ * (redo_record, host.h rule 1) use it: here and in aether_undo.c.
+ */
+bool
+aetam_array_grow(void **arr, uint32 *cap, uint32 need, Size esize)
 {
 	uint32		newcap = Max(*cap * 2, 1024);
 	void	   *p;
@@ -453,7 +457,6 @@ ae_status
 aetam_commit_redo_record(const void *data, size_t len)
 {
 	CommitRecord rec;
-	uint32		cap = (uint32) found_cap;
 
 	if (len < sizeof(rec))
 		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK, "short commit record");
@@ -461,12 +464,11 @@ aetam_commit_redo_record(const void *data, size_t len)
 	if (len != sizeof(rec) + sizeof(uint32) * (Size) rec.nsub)
 		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,
 					   "commit record of %zu bytes for %u subtransactions", len, rec.nsub);
-	if (!grow((void **) &found, &cap, nfound + 1, sizeof(FoundCommit)) ||
-		!grow((void **) &found_subs, &found_subs_cap, nfound_subs + rec.nsub,
+	if (!aetam_array_grow((void **) &found, &found_cap, nfound + 1, sizeof(FoundCommit)) ||
+		!aetam_array_grow((void **) &found_subs, &found_subs_cap, nfound_subs + rec.nsub,
 			  sizeof(TransactionId)))
 		return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
 					   "out of memory remembering %d commits", nfound);
-	found_cap = (int) cap;
 	found[nfound].top = FullTransactionIdFromU64(rec.top);
 	found[nfound].nsub = rec.nsub;
 	found[nfound].first_sub = nfound_subs;
@@ -483,7 +485,7 @@ aetam_commit_redo_abort(const void *data, size_t len)
 {
 	if (len != sizeof(uint64))
 		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK, "abort record of %zu bytes", len);
-	if (!grow((void **) &found_aborts, &found_aborts_cap, nfound_aborts + 1, sizeof(uint64)))
+	if (!aetam_array_grow((void **) &found_aborts, &found_aborts_cap, nfound_aborts + 1, sizeof(uint64)))
 		return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
 					   "out of memory remembering %u aborts", nfound_aborts);
 	memcpy(&found_aborts[nfound_aborts++], data, sizeof(uint64));

@@ -117,6 +117,8 @@ typedef struct UndoQueue
 
 static UndoQueue *queue = NULL;
 
+static void queue_push_item(const UndoItem *it);
+
 /* ---- where running transactions began inserting (for crash losers) ---- */
 
 #define INSERTING_SLOTS 4
@@ -254,8 +256,8 @@ aetam_undo_checkpoint_prepare(ae_engine *eng)
 /* ---- recovery: the records found in the log (the worker's memory) ---- */
 
 static InsertingRecord *found = NULL;
-static int	nfound = 0,
-			found_cap = 0;
+static int	nfound = 0;
+static uint32 found_cap = 0;
 
 /* host->redo_record for AETAM_REC_INSERTING (never longjmps) */
 ae_status
@@ -264,24 +266,9 @@ aetam_undo_redo_record(const void *data, size_t len)
 	if (len != sizeof(InsertingRecord))
 		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,
 					   "inserting record of %zu bytes", len);
-	if (nfound == found_cap)
-	{
-		int			cap = found_cap ? found_cap * 2 : 256;
-		InsertingRecord *p = MemoryContextAllocExtended(TopMemoryContext,
-														sizeof(InsertingRecord) * cap,
-														MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-
-		if (!p)
-			return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
-						   "out of memory remembering %d inserting transactions", nfound);
-		if (found)
-		{
-			memcpy(p, found, sizeof(InsertingRecord) * nfound);
-			pfree(found);
-		}
-		found = p;
-		found_cap = cap;
-	}
+	if (!aetam_array_grow((void **) &found, &found_cap, nfound + 1, sizeof(InsertingRecord)))
+		return ae_fail(AE_NO_MEMORY, (ae_file_id) {0}, AE_NO_BLOCK,
+					   "out of memory remembering %d inserting transactions", nfound);
 	memcpy(&found[nfound++], data, sizeof(InsertingRecord));
 	return AE_OK;
 }
@@ -322,15 +309,8 @@ aetam_undo_queue_losers(void)
 		else
 			items[j].first = Min(items[j].first, found[i].first);
 	}
-	SpinLockAcquire(&queue->mutex);
 	for (int j = 0; j < nitems; j++)
-	{
-		if (queue->count < UNDO_QUEUE_SIZE)
-			queue->items[(queue->head + queue->count++) % UNDO_QUEUE_SIZE] = items[j];
-		else
-			queue->dropped++;
-	}
-	SpinLockRelease(&queue->mutex);
+		queue_push_item(&items[j]);
 	pfree(items);
 	if (found)
 		pfree(found);
@@ -340,21 +320,22 @@ aetam_undo_queue_losers(void)
 }
 
 static void
-queue_push(const UndoRange *r)
+queue_push_item(const UndoItem *it)
 {
 	SpinLockAcquire(&queue->mutex);
 	if (queue->count < UNDO_QUEUE_SIZE)
-	{
-		UndoItem   *it = &queue->items[(queue->head + queue->count) % UNDO_QUEUE_SIZE];
-
-		it->file = aetam_file_id(&r->rnode);
-		it->first = r->first;
-		it->last = r->last;
-		queue->count++;
-	}
+		queue->items[(queue->head + queue->count++) % UNDO_QUEUE_SIZE] = *it;
 	else
 		queue->dropped++;
 	SpinLockRelease(&queue->mutex);
+}
+
+static void
+queue_push(const UndoRange *r)
+{
+	UndoItem	it = {.file = aetam_file_id(&r->rnode), .first = r->first, .last = r->last};
+
+	queue_push_item(&it);
 }
 
 static bool
