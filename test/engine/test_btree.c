@@ -18,6 +18,7 @@
 #include "aether/buf.h"
 #include "aether/wal.h"
 #include "aether/posix_host.h"
+#include "aether/row.h"
 #include "aether/checkpoint.h"
 #include "ae_env.h"
 #include "ae_test.h"
@@ -670,13 +671,6 @@ page_accesses(ae_engine *eng)
 	return s.hits + s.reads + s.swizzle_hits;
 }
 
-static void
-be_key(unsigned char *k, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		k[i] = (unsigned char) v;
-}
-
 /*
  * W7: reading a key, reading it again and writing it (what an UPDATE does)
  * descends once; the later two touch only the leaf. The hint never serves a
@@ -699,13 +693,13 @@ test_last_key_leaf(void)
 	AE_OKAY(fx_open(&x, 2048));
 	for (uint32_t i = 0; i < n; i++)
 	{
-		be_key(k, (uint64_t) i * 1000);
+		ae_row_key((uint64_t) i * 1000, k);
 		fill(v, i, 40);
 		AE_OKAY(ae_btree_insert(&x.t, k, 8, v, 40));
 	}
 	AE_OKAY(ae_btree_get_info(&x.t, &info));
 	AE_REQUIRE(info.height >= 3);
-	be_key(k, 500 * 1000);
+	ae_row_key(500 * 1000, k);
 	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));	/* descends */
 	a0 = page_accesses(x.eng);
 	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));
@@ -717,7 +711,7 @@ test_last_key_leaf(void)
 	AE_CHECK(got.len == 60 && memcmp(got.data, v, 60) == 0);
 
 	/* another key: a full descent (metapage, each level), never the hinted leaf */
-	be_key(k2, 501 * 1000);
+	ae_row_key(501 * 1000, k2);
 	a0 = page_accesses(x.eng);
 	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
 	AE_CHECK(page_accesses(x.eng) - a0 == info.height + 1);
@@ -729,7 +723,7 @@ test_last_key_leaf(void)
 	 * the new right page) while this one keeps its hint: the hint is stale,
 	 * and reads and writes of the key must find it where it went.
 	 */
-	be_key(k, 500 * 1000);
+	ae_row_key(500 * 1000, k);
 	fill(v, 77, 60);
 	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));	/* the hint: k in its leaf */
 	if (fork() == 0)
@@ -738,7 +732,7 @@ test_last_key_leaf(void)
 
 		for (uint32_t j = 1; j < 1000 && ok; j++)
 		{
-			be_key(k2, 499 * 1000 + j);
+			ae_row_key(499 * 1000 + j, k2);
 			fill(v, j, 90);
 			ok = ae_btree_insert(&x.t, k2, 8, v, 90) == AE_OK;
 		}
