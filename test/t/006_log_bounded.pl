@@ -1,7 +1,8 @@
 # Aether's log stays bounded while the server runs: after each checkpoint
 # the 16 MiB log segments before its redo point are removed, whether the
 # checkpoint was due by time (aether.checkpoint_timeout) or by log volume
-# (aether.max_wal_size).
+# (aether.max_wal_size). The worker creates the next segment ahead of the
+# writers, zero-filled, unless aether.wal_init_zero is off.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -63,5 +64,34 @@ cmp_ok($node->safe_psql('postgres', 'SELECT checkpoints FROM pg_stat_aether_wal'
 $node->restart;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '800000',
 	'and after a clean restart');
+
+# aether.wal_init_zero: the worker keeps the segment after the insert
+# position ready, 16 MiB of zeros, so commits never grow a log file
+my $SEG = 16 * 1024 * 1024;
+sub next_segment
+{
+	my $lsn = $node->safe_psql('postgres', 'SELECT wal_insert_lsn FROM aether_stats()');
+	return sprintf('%s/log.%016x', $logdir, int($lsn / $SEG) + 1);
+}
+my $next = next_segment();
+for (my $tries = 0; $tries < 100 && !(-e $next && -s $next == $SEG); $tries++)
+{
+	usleep(100_000);
+}
+is(-s $next, $SEG, 'the next log segment is created ahead of the writers, 16 MiB');
+open(my $fh, '<', $next) or die "$next: $!";
+binmode $fh;
+my $nonzero = 0;
+while (read($fh, my $buf, 1024 * 1024)) { $nonzero++ if $buf =~ /[^\0]/; }
+close $fh;
+is($nonzero, 0, 'and holds only zeros');
+
+$node->safe_psql('postgres', 'ALTER SYSTEM SET aether.wal_init_zero = off');
+$node->reload;
+usleep(1_000_000);
+$node->safe_psql('postgres',
+	"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(800001, 900000) g");
+usleep(1_000_000);
+ok(!-e next_segment(), 'with aether.wal_init_zero = off no segment is created ahead');
 $node->stop;
 done_testing();
