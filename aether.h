@@ -72,6 +72,7 @@ extern RelFileNode aetam_rnode(ae_file_id f);
 extern void aetam_log_dir_ensure(void);
 extern void aetam_log_file_name(uint64 lsn, char *buf, size_t size);
 extern void aetam_log_preallocate(uint64 lsn);
+extern bool aetam_log_space_ready(uint64 lsn);
 extern Size aetam_host_shmem_size(void);
 extern void aetam_host_shmem_init(void);
 

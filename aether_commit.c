@@ -215,6 +215,7 @@ aetam_commit_fast(ae_engine *eng)
 	int			nsub = xactGetCommittedChildren(&children);
 	CommitRecord *rec;
 	size_t		len;
+	ae_lsn		at;
 	ae_lsn		end;
 	ae_status	st;
 
@@ -233,12 +234,22 @@ aetam_commit_fast(ae_engine *eng)
 	memcpy(rec + 1, children, sizeof(uint32) * nsub);
 
 	/*
-	 * The transaction's changes go to the kernel first (no sync): a full log
-	 * disk then fails the commit here, cleanly, before a commit record
-	 * exists that would have to be taken back (log_abort).
+	 * A full log disk must fail the commit here, cleanly, before a commit
+	 * record exists that would have to be taken back (log_abort, which
+	 * PANICs if it cannot be made durable). Writing into log files that
+	 * already have their full size (preallocated or recycled) cannot fail
+	 * for want of space, so when the current and the next segment are such
+	 * files, nothing is done here. Otherwise the transaction's changes go to
+	 * the kernel first (no sync). That write waits for the flush in
+	 * progress, so it is skipped whenever possible: it would make every
+	 * commit queue for the log twice and halve group commit. (Only if other
+	 * processes reserved more than a whole segment between here and the
+	 * commit record, and the disk filled meanwhile, could the record land
+	 * in a file that cannot be written: then, as PostgreSQL does for its
+	 * WAL, the server PANICs.)
 	 */
-	st = ae_wal_write(eng, ae_wal_insert_lsn(eng));
-	if (st != AE_OK)
+	at = ae_wal_insert_lsn(eng);
+	if (!aetam_log_space_ready(at) && (st = ae_wal_write(eng, at)) != AE_OK)
 	{
 		pfree(rec);
 		aetam_raise(st, NULL);

@@ -655,21 +655,37 @@ void
 aetam_relation_estimate_size(Relation rel, int32 *attr_widths, BlockNumber *pages,
 							 double *tuples, double *allvisfrac)
 {
-	BlockNumber curpages = (BlockNumber) Min(virtual_blocks(rel), (uint64) MaxBlockNumber);
+	BlockNumber curpages;
 	BlockNumber relpages = rel->rd_rel->relpages;
 	double		reltuples = rel->rd_rel->reltuples;
 	double		density;
+	ae_btree	tree;
+	ae_btree_info info;
 
-	*pages = curpages;
+	aetam_open_tree(rel, &tree);
+	AETAM_CHECK(ae_btree_get_info(&tree, &info), rel);
+	curpages = (BlockNumber) Min((info.next_id + AETAM_ROWS_PER_BLOCK - 1) / AETAM_ROWS_PER_BLOCK,
+								 (uint64) MaxBlockNumber);
 	*allvisfrac = 0;
 	if (curpages == 0)
 	{
+		*pages = 0;
 		*tuples = 0;
 		return;
 	}
+	/* rows: from the virtual blocks, which ANALYZE's relpages also counts */
 	if (reltuples >= 0 && relpages > 0)
 		density = reltuples / (double) relpages;
 	else
 		density = AETAM_ROWS_PER_BLOCK;
 	*tuples = floor(density * curpages + 0.5);
+
+	/*
+	 * Pages: what a sequential scan reads, the tree's pages in use, which
+	 * row versions and wide values can make many more than the virtual
+	 * blocks. A small, hot table (100 rows, many versions each) then costs
+	 * what its scan costs, and an index scan wins, as it does for heap.
+	 */
+	*pages = Max(curpages, (BlockNumber) Min((uint64) (info.npages - Min(info.nfree, info.npages)),
+											 (uint64) MaxBlockNumber));
 }

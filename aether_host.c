@@ -554,6 +554,36 @@ aetam_log_file_name(uint64 lsn, char *buf, size_t size)
 	segment_path(lsn / LOG_SEGMENT_SIZE, buf, size);
 }
 
+/*
+ * Is the log file space for lsn and the next segment already allocated (the
+ * files exist at full size: preallocated or recycled)? Then writing log up
+ * to there changes no file size and cannot fail for a full disk. Files at
+ * or after the insert position are never shortened or removed while the
+ * server runs, so a yes is remembered (per process) until lsn passes it.
+ */
+bool
+aetam_log_space_ready(uint64 lsn)
+{
+	static uint64 ready_below = 0;	/* every byte below it is in a full-size file */
+	uint64		segno = lsn / LOG_SEGMENT_SIZE;
+
+	if (lsn + LOG_SEGMENT_SIZE < ready_below)
+		return true;
+	for (uint64 s = segno; s <= segno + 1; s++)
+	{
+		char		path[MAXPGPATH];
+		struct stat sb;
+
+		if ((s + 1) * LOG_SEGMENT_SIZE <= ready_below)
+			continue;
+		segment_path(s, path, sizeof(path));
+		if (stat(path, &sb) != 0 || (uint64) sb.st_size < LOG_SEGMENT_SIZE)
+			return false;
+		ready_below = (s + 1) * LOG_SEGMENT_SIZE;
+	}
+	return true;
+}
+
 /* ---- checkpoint support: the control file, discarding log ---- */
 
 #define CONTROL_FILE LOG_DIR "/control"

@@ -165,3 +165,18 @@ SELECT * FROM ix_u WHERE a = 2;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 DROP TABLE ix, ix_u, ix_d;
+
+-- The planner's page count is what a sequential scan reads: the tree's pages
+-- in use, not the virtual blocks (256 row ids each). A small table whose rows
+-- carry many versions is then found through its index, as heap's would be.
+CREATE TABLE ix_hot (id int PRIMARY KEY, v int, pad text) USING aether;
+INSERT INTO ix_hot SELECT g, 0, repeat('x', 60) FROM generate_series(1, 100) g;
+ANALYZE ix_hot;
+EXPLAIN (COSTS OFF) UPDATE ix_hot SET v = v + 1 WHERE id = 5;
+BEGIN;
+DO $$ BEGIN FOR i IN 1..40 LOOP UPDATE ix_hot SET v = v + 1; END LOOP; END $$;
+SELECT rows, versions FROM aether_versions('ix_hot');
+EXPLAIN (COSTS OFF) UPDATE ix_hot SET v = v + 1 WHERE id = 5;
+COMMIT;
+SELECT count(*), sum(v) FROM ix_hot;
+DROP TABLE ix_hot;
