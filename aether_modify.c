@@ -709,7 +709,10 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		if (move)
 			insert_row(rel, newrowid, newtup);
 		else
+		{
 			aetam_undo_note(rel, rowid, 1);	/* our version goes in the background if we roll back */
+			aetam_undo_note_inserting(rel, rowid);	/* ... or after recovery if we are a loser */
+		}
 		heap_freetuple(newtup);
 		aetam_prune_note(rel, rowid);
 		pgstat_count_heap_update(rel, !move);	/* same row id: like a HOT update */

@@ -16,9 +16,11 @@
  * go back to the free list. An aborted bulk load therefore needs no VACUUM.
  *
  * Transactions in flight at a crash (losers): the first time a transaction
- * takes row ids in a table, it logs a host record (AETAM_REC_INSERTING: its
- * full xid, the file, that first row id) and keeps it in a slot of its
- * PGPROC in shared memory until it ends; a checkpoint logs the slots again
+ * takes row ids in a table or adds a version to one of its rows (an
+ * in-place UPDATE), it logs a host record (AETAM_REC_INSERTING: its full
+ * xid, the file, that first row id), again whenever it goes below the
+ * lowest row id logged so far, and keeps it in a slot of its PGPROC in
+ * shared memory until it ends; a checkpoint logs the slots again
  * after its redo point, so recovery always finds the record of every
  * transaction that may have rows in the log. After the commits are restored
  * (aether_commit.c), every such transaction that did not commit is queued
@@ -121,7 +123,7 @@ static void queue_push_item(const UndoItem *it);
 
 /* ---- where running transactions began inserting (for crash losers) ---- */
 
-#define INSERTING_SLOTS 4
+#define INSERTING_SLOTS 8
 #define INSERTING_LOCAL 64
 
 typedef struct InsertingRecord
@@ -142,8 +144,14 @@ typedef struct ProcInserting
 static ProcInserting *inserting = NULL;
 static int	inserting_procs = 0;
 
-/* the files this transaction already logged its first row id for */
-static RelFileNode logged_files[INSERTING_LOCAL];
+/* the files this transaction already logged a first row id for, and the lowest */
+typedef struct LoggedFile
+{
+	RelFileNode node;
+	uint64		first;
+} LoggedFile;
+
+static LoggedFile logged_files[INSERTING_LOCAL];
 static int	nlogged_files = 0;
 
 Size
@@ -175,22 +183,31 @@ aetam_undo_shmem_init(void)
 }
 
 /*
- * The current transaction takes row ids from first on in rel: the first
- * time per file, log where it began (see the file header). The slot is
- * filled before the record is logged, so a checkpoint either logs it again
- * after its redo point or comes before the record itself.
+ * The current transaction adds versions to rel from row id first on: it
+ * takes new row ids (an INSERT) or adds a version to an existing row (an
+ * in-place UPDATE of row first). Log where it began (see the file header)
+ * the first time per file, and again whenever first is lower than the
+ * lowest logged so far (an UPDATE of an older row); recovery sweeps a
+ * loser's files from the lowest first it finds. The slot is filled before
+ * the record is logged, so a checkpoint either logs it again after its redo
+ * point or comes before the record itself.
  */
 void
 aetam_undo_note_inserting(Relation rel, uint64 first)
 {
 	InsertingRecord rec;
-	ProcInserting *mine;
+	LoggedFile *lf = NULL;
 	ae_status	st;
 
 	for (int i = 0; i < nlogged_files; i++)
-		if (RelFileNodeEquals(logged_files[i], rel->rd_node))
-			return;
-	if (nlogged_files == INSERTING_LOCAL)
+		if (RelFileNodeEquals(logged_files[i].node, rel->rd_node))
+		{
+			if (first >= logged_files[i].first)
+				return;
+			lf = &logged_files[i];
+			break;
+		}
+	if (lf == NULL && nlogged_files == INSERTING_LOCAL)
 		return;					/* so many tables: a crash leaves the rest to VACUUM */
 	memset(&rec, 0, sizeof(rec));
 	rec.xid = U64FromFullTransactionId(GetTopFullTransactionId());
@@ -198,16 +215,28 @@ aetam_undo_note_inserting(Relation rel, uint64 first)
 	rec.file = aetam_file_id(&rel->rd_node);
 	if (inserting && MyProc && MyProc->pgprocno < inserting_procs)
 	{
-		mine = &inserting[MyProc->pgprocno];
+		ProcInserting *mine = &inserting[MyProc->pgprocno];
+		int			i;
+
 		SpinLockAcquire(&mine->mutex);
-		if (mine->n < INSERTING_SLOTS)
+		for (i = 0; i < mine->n; i++)
+			if (ae_file_id_equal(mine->recs[i].file, rec.file))
+				break;
+		if (i < mine->n)
+			mine->recs[i].first = first;
+		else if (mine->n < INSERTING_SLOTS)
 			mine->recs[mine->n++] = rec;
 		SpinLockRelease(&mine->mutex);
 	}
 	st = ae_wal_log_host(aetam_engine(), AETAM_REC_INSERTING, &rec, sizeof(rec), NULL);
 	if (st != AE_OK)
 		aetam_raise(st, rel);
-	logged_files[nlogged_files++] = rel->rd_node;
+	if (lf == NULL)
+	{
+		lf = &logged_files[nlogged_files++];
+		lf->node = rel->rd_node;
+	}
+	lf->first = first;
 }
 
 static void

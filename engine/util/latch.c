@@ -102,6 +102,34 @@ ae_latch_acquire(ae_latch *l, bool exclusive)
 }
 
 void
+ae_latch_wait_free(ae_latch *l)
+{
+	uint32_t	w = atomic_load_explicit(&l->word, memory_order_acquire);
+	int			spins = 0;
+
+	while (w & ~AE_LATCH_WAITERS)
+	{
+		if (spins++ < SPIN_TRIES)
+		{
+			ae_cpu_relax();
+			w = atomic_load_explicit(&l->word, memory_order_acquire);
+			continue;
+		}
+		/* as in ae_latch_acquire: announce, then sleep unless it changed */
+		if (!(w & AE_LATCH_WAITERS))
+		{
+			if (!atomic_compare_exchange_weak_explicit(&l->word, &w, w | AE_LATCH_WAITERS,
+													   memory_order_relaxed,
+													   memory_order_relaxed))
+				continue;
+			w |= AE_LATCH_WAITERS;
+		}
+		ae_futex_wait(&l->word, w);
+		w = atomic_load_explicit(&l->word, memory_order_acquire);
+	}
+}
+
+void
 ae_latch_release(ae_latch *l)
 {
 	uint32_t	w = atomic_load_explicit(&l->word, memory_order_relaxed);

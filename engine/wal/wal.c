@@ -263,7 +263,15 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 		return AE_OK;
 	atomic_fetch_add_explicit(&w->flush_requests, 1, memory_order_relaxed);
 	wait_copies(w, upto);
-	ae_latch_acquire(&w->flush_latch, true);
+	/* W3: acquire or wait; a waiter the holder's sync covered never takes the latch */
+	for (;;)
+	{
+		if (atomic_load(&w->flushed_lsn) >= upto)
+			return AE_OK;
+		if (ae_latch_try_acquire(&w->flush_latch, true))
+			break;
+		ae_latch_wait_free(&w->flush_latch);
+	}
 	if (atomic_load(&w->flushed_lsn) >= upto)
 	{
 		ae_latch_release(&w->flush_latch);
@@ -298,7 +306,14 @@ ae_wal_write(ae_engine *eng, ae_lsn upto)
 	if (atomic_load(&w->written_lsn) >= upto)
 		return AE_OK;
 	wait_copies(w, upto);
-	ae_latch_acquire(&w->flush_latch, true);
+	for (;;)
+	{
+		if (atomic_load(&w->written_lsn) >= upto)
+			return AE_OK;
+		if (ae_latch_try_acquire(&w->flush_latch, true))
+			break;
+		ae_latch_wait_free(&w->flush_latch);
+	}
 	st = write_copied(eng, w, upto, &target);
 	ae_latch_release(&w->flush_latch);
 	return st;

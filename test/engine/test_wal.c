@@ -9,11 +9,14 @@
 #include <stdint.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ae_test.h"
 #include "ae_env.h"
 #include "aether/wal.h"
 #include "aether/checkpoint.h"
+#include "../../engine/util/latch.h"
 #include "../../engine/wal/wal_internal.h"	/* ae_wal_insert, ae_wal_begin_checkpoint */
 
 static const ae_file_id F = {1663, 7, 3000};
@@ -471,6 +474,44 @@ test_group_larger_than_ring(void)
 		ae_buf_release(p);
 	}
 	ae_env_close(&e);
+}
+
+/*
+ * ae_latch_wait_free (the "acquire or wait" of W3): returns only once the
+ * holder has released, and without taking the latch; on a free latch it
+ * returns at once.
+ */
+static void
+test_latch_wait_free(void)
+{
+	struct
+	{
+		ae_latch	latch;
+		_Atomic uint32_t released;
+		_Atomic uint32_t child_saw;
+	}		   *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t		pid;
+
+	AE_REQUIRE(sh != MAP_FAILED);
+	ae_latch_init(&sh->latch);
+	ae_latch_wait_free(&sh->latch);	/* free: returns at once, takes nothing */
+	AE_CHECK(ae_latch_try_acquire(&sh->latch, true));
+	pid = fork();
+	AE_REQUIRE(pid >= 0);
+	if (pid == 0)
+	{
+		ae_latch_wait_free(&sh->latch);
+		atomic_store(&sh->child_saw, atomic_load(&sh->released) + 1);
+		/* the child does not hold it: taking it must not wait */
+		_exit(ae_latch_try_acquire(&sh->latch, true) ? 0 : 1);
+	}
+	usleep(50 * 1000);			/* the child spins, then sleeps on the futex */
+	AE_CHECK(atomic_load(&sh->child_saw) == 0);
+	atomic_store(&sh->released, 1);
+	ae_latch_release(&sh->latch);
+	AE_CHECK(ae_env_wait_children(1));
+	AE_CHECK(atomic_load(&sh->child_saw) == 2);	/* it returned after the release */
+	munmap(sh, 4096);
 }
 
 /* Four processes commit and flush concurrently; the ring wraps many times. */
@@ -958,6 +999,7 @@ main(void)
 	AE_RUN(test_image_without_hole);
 	AE_RUN(test_replay_reproduces);
 	AE_RUN(test_group_larger_than_ring);
+	AE_RUN(test_latch_wait_free);
 	AE_RUN(test_group_flush_processes);
 	AE_RUN(test_parallel_insert_processes);
 	AE_RUN(test_parallel_insert_checkpoint_race);

@@ -117,7 +117,13 @@ is(sql("SELECT rows FROM aether_versions('t')"), '4', 'nothing rolled back came 
 # and the crash (the checkpoint logs where it began inserting again).
 sql('CREATE TABLE l (id int, v text) USING aether');
 sql("INSERT INTO l VALUES (0, 'committed')");
-my @bg = map { $node->background_psql('postgres') } 1 .. 2;
+# a third loser only UPDATEs committed rows (in place: same row ids), after
+# an insert, so its lowest row id is logged again (the UPDATE goes below it)
+sql('CREATE TABLE lu (id int, v text) USING aether');
+sql("INSERT INTO lu SELECT g, 'committed' FROM generate_series(1, 1000) g");
+my @bg = map { $node->background_psql('postgres') } 1 .. 3;
+$bg[2]->query_safe("BEGIN; INSERT INTO lu VALUES (1001, 'loser insert')");
+$bg[2]->query_safe("UPDATE lu SET v = 'loser update' WHERE id <= 600");
 $bg[0]->query_safe(
 	"BEGIN; INSERT INTO l SELECT g, repeat('a', 100) FROM generate_series(1, 20000) g");
 $bg[1]->query_safe(
@@ -128,6 +134,8 @@ $bg[0]->query_safe(
 # a commit after them makes the log holding their rows durable
 sql("INSERT INTO l VALUES (-1, 'committed after')");
 is(sql("SELECT rows FROM aether_versions('l')"), '40002', 'the losers\' rows are stored before the crash');
+is(sql("SELECT rows || '/' || versions FROM aether_versions('lu')"), '1001/1601',
+	'the updating loser\'s versions are stored before the crash');
 my $logpos = -s $node->logfile;
 $node->stop('immediate');
 eval { $_->quit } for @bg;
@@ -135,8 +143,12 @@ $node->start;
 is(sql('SELECT string_agg(id::text, \',\' ORDER BY id) FROM l'), '-1,0', 'after the crash: the committed rows');
 is(stored_rows_become('l', 2), 2, 'the 40000 rows of the loser are removed, without VACUUM');
 is(stored_rows_become('t', 4), 4, 'and those of the other loser, in another table');
+is(versions_become('lu', '1000/1000'), '1000/1000',
+	'the versions a loser UPDATE added to committed rows are removed too');
+is(sql("SELECT count(*) FILTER (WHERE v = 'committed') || '/' || count(*) FROM lu"), '1000/1000',
+	'the updated rows read as committed');
 like(slurp_file($node->logfile, $logpos),
-	qr/removing the rows of 2 transactions in flight at the crash/,
+	qr/removing the rows of 3 transactions in flight at the crash/,
 	'recovery says so');
 $node->stop;
 done_testing();
