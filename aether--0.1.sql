@@ -36,7 +36,7 @@ CREATE FUNCTION aether_versions(rel regclass, OUT rows bigint, OUT versions bigi
     AS 'MODULE_PATHNAME', 'aether_versions' LANGUAGE C STRICT VOLATILE;
 
 -- Take a checkpoint now: write every dirty page, sync the files, record the
--- redo point in pg_aether/control, remove log files no longer needed.
+-- redo point in pg_aether/control, recycle or remove log files no longer needed.
 -- Returns the checkpoint's redo LSN.
 CREATE FUNCTION aether_checkpoint() RETURNS bigint
     AS 'MODULE_PATHNAME', 'aether_checkpoint' LANGUAGE C STRICT VOLATILE;
