@@ -756,8 +756,12 @@ cut_log(const uint64 *segs, int n, uint64 end)
 /*
  * Rename segment `from` to the first free number from *to on, and make the
  * rename durable (the directory is synced: after a crash the file has one
- * name or the other, and a writer never fills a file whose name could
- * revert). Never replaces a file: a writer creates the segment it reaches
+ * name or the other, never none; the file's contents need no sync, they are
+ * stale either way). The directory sync follows the rename as in
+ * durable_rename: a writer reaching the new name in between (only when it
+ * is the segment right after the one being written) relies, as
+ * PostgreSQL's recycled WAL segments do, on the file system committing the
+ * rename with its fdatasync. Never replaces a file: a writer creates the segment it reaches
  * without asking anyone (open_segment) and the worker links in the one after
  * it, so a number found free may be taken meanwhile; renameat2 with
  * RENAME_NOREPLACE then fails and the next number is tried (where
