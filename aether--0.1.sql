@@ -36,7 +36,7 @@ CREATE FUNCTION aether_versions(rel regclass, OUT rows bigint, OUT versions bigi
     AS 'MODULE_PATHNAME', 'aether_versions' LANGUAGE C STRICT VOLATILE;
 
 -- Take a checkpoint now: write every dirty page, sync the files, record the
--- redo point in pg_aether/control, remove log files no longer needed.
+-- redo point in pg_aether/control, recycle or remove log files no longer needed.
 -- Returns the checkpoint's redo LSN.
 CREATE FUNCTION aether_checkpoint() RETURNS bigint
     AS 'MODULE_PATHNAME', 'aether_checkpoint' LANGUAGE C STRICT VOLATILE;
@@ -48,7 +48,7 @@ CREATE FUNCTION aether_wal_stats(
     OUT flush_requests bigint, OUT flushes bigint, OUT avg_group_commit_batch float8,
     OUT insert_lsn bigint, OUT flushed_lsn bigint,
     OUT checkpoints bigint, OUT last_checkpoint timestamptz, OUT checkpoint_redo_lsn bigint,
-    OUT aether_only_commits bigint)
+    OUT aether_only_commits bigint, OUT recycled_segments bigint)
     AS 'MODULE_PATHNAME', 'aether_wal_stats' LANGUAGE C STRICT VOLATILE;
 
 CREATE VIEW pg_stat_aether_wal AS SELECT * FROM aether_wal_stats();

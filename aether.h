@@ -73,6 +73,7 @@ extern void aetam_log_dir_ensure(void);
 extern void aetam_log_file_name(uint64 lsn, char *buf, size_t size);
 extern void aetam_log_preallocate(uint64 lsn);
 extern bool aetam_log_space_ready(uint64 lsn);
+extern uint64 aetam_log_segments_recycled(void);
 extern Size aetam_host_shmem_size(void);
 extern void aetam_host_shmem_init(void);
 
@@ -257,5 +258,6 @@ extern void aetam_utility_init(void);
 
 /* aether_worker.c */
 extern void aetam_worker_register(void);
+extern int	aetam_max_wal_mb;		/* aether.max_wal_size, in MB */
 
 #endif

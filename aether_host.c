@@ -6,9 +6,11 @@
  * remembered in a shared set that Aether's checkpoint syncs (sync_written),
  * because Aether's checkpoint, not PostgreSQL's, decides when its log may be
  * removed. Log: 16 MiB segment files under $PGDATA/pg_aether/, next to the
- * control file pg_aether/control. A failed fsync of either PANICs, as
- * PostgreSQL does: the kernel may have dropped the dirty data, and only
- * recovery from the log can restore a known state.
+ * control file pg_aether/control; a checkpoint renames the segments it no
+ * longer needs to future segment numbers (recycling, see host_log_discard).
+ * A failed fsync of either PANICs, as PostgreSQL does: the kernel may have
+ * dropped the dirty data, and only recovery from the log can restore a
+ * known state.
  *
  * Every callback catches PostgreSQL errors (PG_TRY) and returns a status with
  * the message, because the engine may hold latches when it calls us and must
@@ -17,6 +19,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <stdio.h>				/* renameat2 (_GNU_SOURCE) */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,6 +135,9 @@ typedef struct SyncSet
 	bool		log_unsynced;
 	uint64		log_unsynced_first;
 	uint64		log_unsynced_last;
+	/* the end of the last log write (one writer: the flush latch), 0 before it */
+	pg_atomic_uint64 log_written_end;
+	pg_atomic_uint64 log_recycled;	/* segments renamed for reuse since start */
 
 	slock_t		mutex;
 	pg_atomic_uint64 generation;	/* advanced each time a checkpoint takes the set */
@@ -158,6 +164,8 @@ aetam_host_shmem_init(void)
 		memset(sync_set, 0, sizeof(SyncSet));
 		SpinLockInit(&sync_set->mutex);
 		pg_atomic_init_u64(&sync_set->generation, 0);
+		pg_atomic_init_u64(&sync_set->log_written_end, 0);
+		pg_atomic_init_u64(&sync_set->log_recycled, 0);
 	}
 }
 
@@ -373,6 +381,7 @@ host_log_write(void *ctx, uint64_t offset, const void *buf, size_t len)
 		offset += n;
 		len -= n;
 	}
+	pg_atomic_write_u64(&sync_set->log_written_end, offset);
 	return AE_OK;
 }
 
@@ -511,12 +520,12 @@ zero_fill(int fd, off_t from, off_t to)
  * writes that later fill a preallocated segment change no file size, so the
  * commit path's fdatasync need not commit file system metadata (a journal
  * commit on ext4) — PostgreSQL pre-creates its WAL segments for the same
- * reason. Segments are never recycled: a record does not carry its LSN, so
- * an old record in a reused file could pass for a new one. The file is
- * built under a temporary name and linked into place, which never replaces
- * a segment a writer created meanwhile (writers create a missing segment
- * themselves, growing it as they go). Failures (a full disk) are logged:
- * the writer then creates the segment itself.
+ * reason. Once checkpoints recycle old segments (host_log_discard), the
+ * next one usually exists already and nothing is done. The file is built
+ * under a temporary name and linked into place, which never replaces a
+ * segment a writer created or a checkpoint recycled meanwhile (writers
+ * create a missing segment themselves, growing it as they go). Failures (a
+ * full disk) are logged: the writer then creates the segment itself.
  */
 void
 aetam_log_preallocate(uint64 lsn)
@@ -688,88 +697,243 @@ forget_open_segment(uint64 segno)
 }
 
 /*
- * Remove segments wholly before keep_from; with end != 0 (recovery), also
- * cut the log at end: the segment holding end is truncated there, later
- * ones are removed, unless one is missing in between (then the log is not
- * a torn tail but damaged: AE_CORRUPT naming the missing file).
+ * The log file numbers have no gap: a writer creates the segment it reaches
+ * next, the worker the one after it (aetam_log_preallocate), a checkpoint
+ * renames old segments to the next free numbers above the highest, and
+ * segments are removed from the low end (a checkpoint) or from the high end
+ * (recovery cutting a torn tail), one at a time. So a gap after the end of
+ * the valid log means a lost file, never a recycled one.
+ */
+
+/* With end != 0 (recovery): AE_CORRUPT if a file is missing between the end and a later file. */
+static ae_status
+check_no_gap(const uint64 *segs, int n, uint64 end)
+{
+	uint64		end_seg = end / LOG_SEGMENT_SIZE;
+	bool		have_end_seg = false;
+	uint64		expect = end_seg + 1;
+	char		path[MAXPGPATH];
+
+	for (int i = 0; i < n; i++)
+		have_end_seg |= segs[i] == end_seg;
+	if (!have_end_seg && end % LOG_SEGMENT_SIZE != 0)
+		expect = end_seg;		/* the file holding the end is gone: any later one is an error */
+	for (int i = 0; i < n; i++)
+	{
+		if (segs[i] <= end_seg)
+			continue;
+		if (segs[i] != expect)
+		{
+			segment_path(expect, path, sizeof(path));
+			return ae_fail(AE_CORRUPT, no_file, AE_NO_BLOCK,
+						   "aether log file \"%s\" is missing, but later log files exist", path);
+		}
+		expect++;
+	}
+	return AE_OK;
+}
+
+/*
+ * Recovery: forget every log byte at or after end. The bytes there that the
+ * crashed run wrote at their own LSN (a torn tail, or whole groups beyond a
+ * hole a power failure left) would still validate after new log ends at a
+ * record boundary among them, so the segment holding end is zeroed from
+ * there, and later segments, recycled ones among them (harmless, but there
+ * is no telling them from written ones), are removed, the highest first so
+ * that a crash meanwhile leaves no gap.
+ */
+static ae_status
+cut_log(const uint64 *segs, int n, uint64 end)
+{
+	uint64		end_seg = end / LOG_SEGMENT_SIZE;
+	char		path[MAXPGPATH];
+
+	for (int i = n - 1; i >= 0 && segs[i] > end_seg; i--)
+	{
+		segment_path(segs[i], path, sizeof(path));
+		forget_open_segment(segs[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK, "could not remove \"%s\": %m", path);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int			fd;
+		bool		ok;
+
+		if (segs[i] != end_seg)
+			continue;
+		segment_path(segs[i], path, sizeof(path));
+		forget_open_segment(segs[i]);
+		fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
+		/* zeros, not a shorter file: the segment stays preallocated */
+		ok = fd >= 0 && zero_fill(fd, (off_t) (end % LOG_SEGMENT_SIZE), LOG_SEGMENT_SIZE) &&
+			pg_fsync(fd) == 0;
+		if (!ok)
+		{
+			ae_status	st = ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
+									 "could not clear the log file \"%s\" after LSN %llu: %m", path,
+									 (unsigned long long) end);
+
+			if (fd >= 0)
+				CloseTransientFile(fd);
+			return st;
+		}
+		CloseTransientFile(fd);
+	}
+	return AE_OK;
+}
+
+/*
+ * Rename segment `from` to the first free number from *to on, and make the
+ * rename durable (the directory is synced: after a crash the file has one
+ * name or the other, never none; the file's contents need no sync, they are
+ * stale either way). The directory sync follows the rename as in
+ * durable_rename: a writer reaching the new name in between (only when it
+ * is the segment right after the one being written) relies, as
+ * PostgreSQL's recycled WAL segments do, on the file system committing the
+ * rename with its fdatasync. Never replaces a file: a writer creates the segment it reaches
+ * without asking anyone (open_segment) and the worker links in the one after
+ * it, so a number found free may be taken meanwhile; renameat2 with
+ * RENAME_NOREPLACE then fails and the next number is tried (where
+ * durable_rename would replace, losing the log written into the file it
+ * replaced). False, with errno set, when the file could not be renamed
+ * (then *to is unchanged and the caller removes it).
+ */
+static bool
+recycle_segment(uint64 from, uint64 *to)
+{
+	char		src[MAXPGPATH],
+				dst[MAXPGPATH];
+
+	segment_path(from, src, sizeof(src));
+	for (uint64 k = *to; k < *to + 8; k++)
+	{
+		segment_path(k, dst, sizeof(dst));
+		if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+		{
+			fsync_fname(LOG_DIR, true);
+			*to = k;
+			return true;
+		}
+		if (errno != EEXIST)
+			return false;		/* EINVAL: the file system cannot rename without replacing */
+	}
+	return false;
+}
+
+/*
+ * A checkpoint: the segments wholly before keep_from, lowest first, are
+ * renamed to future segment numbers (recycled, as PostgreSQL's
+ * InstallXLogFileSegment does), so that writers reach files that exist and
+ * are allocated already, while fewer than aether.max_wal_size worth of
+ * segments (at least 2) lie ahead of the one being written; the others are
+ * removed. Stale records in a recycled file sit one or more segments above
+ * the LSN they were written for, where their CRC fails (wal/README.md R6).
+ */
+static ae_status
+retire_old_segments(const uint64 *segs, int n, uint64 keep_from)
+{
+	uint64		written = pg_atomic_read_u64(&sync_set->log_written_end);
+	uint64		cur_seg = Max(keep_from, written) / LOG_SEGMENT_SIZE;
+	uint64		limit = Max(2, (uint64) aetam_max_wal_mb * 1024 * 1024 / LOG_SEGMENT_SIZE);
+	uint64		ahead = 0;
+	uint64		top = n > 0 ? segs[n - 1] : 0;
+	char		path[MAXPGPATH];
+
+	for (int i = 0; i < n; i++)
+		ahead += segs[i] > cur_seg;
+	for (int i = 0; i < n && (segs[i] + 1) * LOG_SEGMENT_SIZE <= keep_from; i++)
+	{
+		uint64		to = top + 1;
+
+		forget_open_segment(segs[i]);
+		if (ahead < limit)
+		{
+			if (recycle_segment(segs[i], &to))
+			{
+				top = to;
+				ahead++;
+				pg_atomic_fetch_add_u64(&sync_set->log_recycled, 1);
+				continue;
+			}
+			segment_path(segs[i], path, sizeof(path));
+			elog(DEBUG1, "aether: could not recycle log file \"%s\", removing it: %m", path);
+		}
+		segment_path(segs[i], path, sizeof(path));
+		if (unlink(path) != 0 && errno != ENOENT)
+			return ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK, "could not remove \"%s\": %m", path);
+	}
+	return AE_OK;
+}
+
+/*
+ * Forget the segments wholly before keep_from (a checkpoint: recycled or
+ * removed); with end != 0 (recovery), also cut the log at end: the segment
+ * holding end is zeroed from there, later ones are removed, unless one is
+ * missing in between (then the log is not a torn tail but damaged:
+ * AE_CORRUPT naming the missing file).
  */
 static ae_status
 host_log_discard(void *ctx, uint64_t keep_from, uint64_t end)
 {
 	int			n;
 	uint64	   *segs = list_segments(&n);
-	uint64		end_seg = end / LOG_SEGMENT_SIZE;
 	ae_status	st = AE_OK;
-	char		path[MAXPGPATH];
 
 	if (end)
 	{
-		bool		have_end_seg = false;
-		uint64		expect = end_seg + 1;
-
-		for (int i = 0; i < n; i++)
-			have_end_seg |= segs[i] == end_seg;
-		if (!have_end_seg && end % LOG_SEGMENT_SIZE != 0)
-			expect = end_seg;	/* the file holding the end is gone: any later one is an error */
-		for (int i = 0; i < n; i++)
-		{
-			if (segs[i] <= end_seg)
-				continue;
-			if (segs[i] != expect)
-			{
-				segment_path(expect, path, sizeof(path));
-				st = ae_fail(AE_CORRUPT, no_file, AE_NO_BLOCK,
-							 "aether log file \"%s\" is missing, but later log files exist", path);
-				break;
-			}
-			expect++;
-		}
+		st = check_no_gap(segs, n, end);
+		if (st == AE_OK)
+			st = cut_log(segs, n, end);
 	}
-	for (int i = 0; i < n && st == AE_OK; i++)
-	{
-		segment_path(segs[i], path, sizeof(path));
-		if ((segs[i] + 1) * LOG_SEGMENT_SIZE <= keep_from || (end && segs[i] > end_seg))
-		{
-			forget_open_segment(segs[i]);
-			if (unlink(path) != 0 && errno != ENOENT)
-				st = ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK, "could not remove \"%s\": %m", path);
-		}
-		else if (end && segs[i] == end_seg)
-		{
-			int			fd;
-
-			forget_open_segment(segs[i]);
-			fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
-			/* zeros, not a shorter file: the segment stays preallocated */
-			if (fd < 0 || !zero_fill(fd, (off_t) (end % LOG_SEGMENT_SIZE), LOG_SEGMENT_SIZE) ||
-				pg_fsync(fd) != 0)
-				st = ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
-							 "could not clear the log file \"%s\" after LSN %llu: %m", path,
-							 (unsigned long long) end);
-			if (fd >= 0)
-				CloseTransientFile(fd);
-		}
-	}
+	if (st == AE_OK && keep_from > 0)
+		st = retire_old_segments(segs, n, keep_from);
 	if (st == AE_OK)
 		fsync_fname(LOG_DIR, true);
 	pfree(segs);
 	return st;
 }
 
+/* Log segments renamed for reuse since the server started (pg_stat_aether_wal). */
+uint64
+aetam_log_segments_recycled(void)
+{
+	return pg_atomic_read_u64(&sync_set->log_recycled);
+}
+
+/*
+ * About where the written log ends (recovery's progress estimate). Not the
+ * highest segment: recycled ones wait ahead of the writers. Once this server
+ * has written, the end of its last write; before (recovery), the end of the
+ * segment modified last: a recycled segment keeps the time it was last
+ * written as older log, and the one created ahead of the writers is at most
+ * one segment further.
+ */
 static ae_status
 host_log_size(void *ctx, uint64_t *end)
 {
 	int			n;
-	uint64	   *segs = list_segments(&n);
-	struct stat sb;
+	uint64	   *segs;
+	struct timespec newest = {0, 0};
 	char		path[MAXPGPATH];
 
-	*end = 0;
-	if (n > 0)
+	*end = pg_atomic_read_u64(&sync_set->log_written_end);
+	if (*end != 0)
+		return AE_OK;
+	segs = list_segments(&n);
+	for (int i = 0; i < n; i++)
 	{
-		segment_path(segs[n - 1], path, sizeof(path));
-		if (stat(path, &sb) == 0)
-			*end = segs[n - 1] * LOG_SEGMENT_SIZE + (uint64) sb.st_size;
+		struct stat sb;
+
+		segment_path(segs[i], path, sizeof(path));
+		if (stat(path, &sb) != 0)
+			continue;
+		if (sb.st_mtim.tv_sec > newest.tv_sec ||
+			(sb.st_mtim.tv_sec == newest.tv_sec && sb.st_mtim.tv_nsec >= newest.tv_nsec))
+		{
+			newest = sb.st_mtim;
+			*end = segs[i] * LOG_SEGMENT_SIZE + (uint64) sb.st_size;
+		}
 	}
 	pfree(segs);
 	return AE_OK;

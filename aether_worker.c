@@ -49,7 +49,7 @@
 PGDLLEXPORT void aether_worker_main(Datum arg);
 
 static int	aether_checkpoint_timeout_s = 300;
-static int	aether_max_wal_mb = 1024;
+int			aetam_max_wal_mb = 1024;	/* also bounds recycled log files (aether_host.c) */
 static bool aether_wal_init_zero = true;
 
 static void
@@ -194,7 +194,7 @@ aether_worker_main(Datum arg)
 		if (TimestampDifferenceExceeds(last_checkpoint, GetCurrentTimestamp(),
 									   aether_checkpoint_timeout_s * 1000))
 			checkpoint(eng, false, "time");
-		else if (s.wal_insert_lsn - redo >= (uint64) aether_max_wal_mb * 1024 * 1024)
+		else if (s.wal_insert_lsn - redo >= (uint64) aetam_max_wal_mb * 1024 * 1024)
 			checkpoint(eng, false, "log size");
 		else
 			continue;
@@ -215,7 +215,8 @@ aetam_worker_register(void)
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("aether.max_wal_size",
 							"Aether log written since the last checkpoint that triggers a new one.",
-							NULL, &aether_max_wal_mb, 1024, 16, INT_MAX / 2,
+							"Also bounds the old log files kept, renamed, for reuse.",
+							&aetam_max_wal_mb, 1024, 16, INT_MAX / 2,
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("aether.wal_init_zero",

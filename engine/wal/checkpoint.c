@@ -45,7 +45,8 @@ ae_control_read(ae_engine *eng, ae_control *out)
 					   "the control file is not an Aether control file (%zu bytes)", got);
 	if (out->version != AE_CONTROL_VERSION)
 		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,
-					   "the control file has version %u, this build reads version %u",
+					   "the control file and log have format version %u, this build reads "
+					   "version %u only: use the build that wrote them",
 					   out->version, AE_CONTROL_VERSION);
 	if (control_crc(out) != out->crc)
 		return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,

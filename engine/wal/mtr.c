@@ -234,7 +234,11 @@ build_group(ae_mtr *m, ae_lsn redo, size_t *len_out, uint32_t *nimages)
 	return out;
 }
 
-/* Flag the last record AE_REC_MTR_END (only it) and stamp every CRC; returns the record count. */
+/*
+ * Flag the last record AE_REC_MTR_END (only it) and set every CRC over the
+ * record's bytes 8..total (ae_wal_insert continues it over the record's LSN
+ * once that is reserved, R6); returns the record count.
+ */
 static uint32_t
 seal_group(char *data, size_t len)
 {

@@ -4,7 +4,9 @@
  *
  * A record at LSN x is valid when its header is sane (R1: total_len >= 32,
  * a multiple of 8, equal to align8(32 + payload_len); rmgr in 1..MAX-1),
- * all its bytes exist and the CRC32C of bytes 8..total matches (R2). The
+ * all its bytes exist and its CRC matches the CRC32C of bytes 8..total
+ * continued over x (R2; ae_wal_crc_at), so a record copied intact to any
+ * other LSN, such as stale bytes of a recycled log file, is invalid (R6). The
  * first invalid record is the end of the log. A group is the records up to
  * and including one flagged AE_REC_MTR_END; replay applies only complete
  * groups (R3), so a torn tail is dropped as a whole.
@@ -110,7 +112,7 @@ reader_get(reader *r, uint64_t lsn, size_t n, const char **out)
 	return AE_OK;
 }
 
-/* The valid record at lsn (R1, R2) in *rec, or AE_NOT_FOUND at the end of the log. */
+/* The valid record at lsn (R1, R2, R6) in *rec, or AE_NOT_FOUND at the end of the log. */
 static ae_status
 read_record(reader *r, uint64_t lsn, const ae_log_record **rec)
 {
@@ -128,8 +130,8 @@ read_record(reader *r, uint64_t lsn, const ae_log_record **rec)
 	st = reader_get(r, lsn, hdr.total_len, &p);
 	if (st != AE_OK)
 		return st;
-	if (ae_crc32c(0, p + 8, hdr.total_len - 8) != hdr.crc)
-		return AE_NOT_FOUND;
+	if (ae_wal_crc_at(ae_crc32c(0, p + 8, hdr.total_len - 8), lsn) != hdr.crc)
+		return AE_NOT_FOUND;	/* damaged, torn, or written for another LSN (R6) */
 	*rec = (const ae_log_record *) p;
 	return AE_OK;
 }

@@ -331,16 +331,34 @@ copy_in(wal_shared *w, uint64_t pos, const char *src, size_t n)
 }
 
 /*
+ * Bind each record of the group at lsn to its position (R6): continue its
+ * CRC (over bytes 8..total, computed by the caller) over its own LSN.
+ */
+static void
+seal_at(char *data, size_t len, uint64_t lsn)
+{
+	for (size_t off = 0; off < len;)
+	{
+		ae_log_record *r = (ae_log_record *) (data + off);
+
+		assert(r->total_len >= sizeof(*r) && r->total_len % 8 == 0 && r->total_len <= len - off);
+		r->crc = ae_wal_crc_at(r->crc, lsn + off);
+		off += r->total_len;
+	}
+}
+
+/*
  * See wal_internal.h and wal/README.md. Reserve [start, start + len) in a
  * few instructions under insert_lck (with the W5 check), then copy outside
  * it. A group that fits the ring is copied in one piece once there is room
  * for all of it (writing out the log to make room); a group larger than the
  * whole ring is copied in pieces, its slot advertising each piece (W2: a
- * group without its last record is ignored by recovery).
+ * group without its last record is ignored by recovery). Each record's CRC
+ * is bound to its LSN in data between the two (seal_at, R6).
  * Entry: the caller may hold page latches (L1), nothing else.
  */
 ae_status
-ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
+ae_wal_insert(ae_engine *eng, void *data, size_t len, uint32_t nrecords,
 			  ae_lsn redo_seen, ae_lsn *start, ae_lsn *end)
 {
 	wal_shared *w = eng->wal;
@@ -367,6 +385,7 @@ ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
 	ae_spin_unlock(&w->insert_lck);
 
 	*start = pos;
+	seal_at(data, len, pos);	/* our slot holds copies at pos back: keep it short */
 	while (off < len)
 	{
 		uint64_t	limit = atomic_load_explicit(&w->written_lsn, memory_order_acquire) + w->size;

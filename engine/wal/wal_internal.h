@@ -111,10 +111,14 @@ void		ae_wal_shmem_init(wal_shared *w, const ae_engine_config *cfg);
 void		ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out);
 
 /*
- * Append len bytes of complete, CRC-stamped records (nrecords of them) as one
- * contiguous group; *start and *end receive its LSN range. The one place where
- * log space is reserved: [start, end) is reserved under insert_lck, then
- * copied outside it, in parallel with other processes' copies.
+ * Append len bytes of complete records (nrecords of them) as one contiguous
+ * group; *start and *end receive its LSN range. The one place where log
+ * space is reserved: [start, end) is reserved under insert_lck, then copied
+ * outside it, in parallel with other processes' copies. On entry each
+ * record's crc holds the CRC32C of its bytes 8..total; once the group's LSN
+ * is known (after the reservation, before the copy) ae_wal_insert continues
+ * each one over the record's own LSN, in data itself (ae_wal_crc_at, R6):
+ * data is changed whatever the result.
  *
  * redo_seen: the redo point the caller's full-page-image decisions were made
  * against, or AE_WAL_ANY_REDO. It is compared with redo_lsn inside the
@@ -124,7 +128,7 @@ void		ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out);
  * reservation uncopied (failed_lsn): the caller must not go on.
  */
 #define AE_WAL_ANY_REDO UINT64_MAX
-ae_status	ae_wal_insert(ae_engine *eng, const void *data, size_t len, uint32_t nrecords,
+ae_status	ae_wal_insert(ae_engine *eng, void *data, size_t len, uint32_t nrecords,
 						  ae_lsn redo_seen, ae_lsn *start, ae_lsn *end);
 
 /* The current redo point (see wal_shared.redo_lsn). */
@@ -159,6 +163,22 @@ static inline size_t
 ae_wal_align(size_t n)
 {
 	return (n + 7) & ~(size_t) 7;
+}
+
+/*
+ * R2/R6: the CRC a record carries at lsn, from the CRC32C of its bytes
+ * 8..total (body_crc): that CRC continued over the 8 bytes of lsn, little
+ * endian. A record's bytes therefore validate only at the LSN they were
+ * written for (wal.h, wal/README.md "Replay").
+ */
+static inline uint32_t
+ae_wal_crc_at(uint32_t body_crc, ae_lsn lsn)
+{
+	uint8_t		le[8];
+
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t) (lsn >> (8 * i));
+	return ae_crc32c(body_crc, le, sizeof(le));
 }
 
 #endif

@@ -8,7 +8,8 @@
  * For P = 1, 2, 4 processes (forked, sharing one engine region as
  * PostgreSQL backends do) and each payload size (default 64 and 1024
  * bytes), every process inserts the same number of one-record groups with
- * ae_wal_insert (CRC computed once; the copy into the ring is what is
+ * ae_wal_insert (CRC of the record's bytes computed once, continued over
+ * its LSN by each insertion; the copy into the ring is what is
  * measured, with the reservation and the ring-full writes to the POSIX
  * writes). Then the same with a commit flush (ae_wal_flush of the group's
  * end) after every 32nd group. Each on two log devices: "null" (log_write
@@ -65,6 +66,7 @@ child(ae_engine *eng, shared *sh, uint64_t n, size_t payload, int flush_every)
 	ae_log_record *r = (ae_log_record *) rec;
 	ae_lsn		start,
 				end;
+	uint32_t	body_crc;
 
 	r->total_len = (uint32_t) len;
 	r->rmgr = AE_RMGR_MAX - 1;
@@ -73,12 +75,13 @@ child(ae_engine *eng, shared *sh, uint64_t n, size_t payload, int flush_every)
 	r->block = AE_NO_BLOCK;
 	r->payload_len = (uint32_t) payload;
 	memset(rec + sizeof(*r), 'x', payload);
-	r->crc = ae_crc32c(0, rec + 8, len - 8);
+	body_crc = ae_crc32c(0, rec + 8, len - 8);
 	atomic_fetch_add(&sh->ready, 1);
 	while (!atomic_load(&sh->go))
 		;
 	for (uint64_t i = 0; i < n; i++)
 	{
+		r->crc = body_crc;		/* ae_wal_insert binds it to the record's LSN, in place */
 		if (ae_wal_insert(eng, rec, len, 1, AE_WAL_ANY_REDO, &start, &end) != AE_OK)
 			return 1;
 		if (flush_every && i % flush_every == 0 && ae_wal_flush(eng, end) != AE_OK)

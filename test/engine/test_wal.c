@@ -1,6 +1,7 @@
 /*
  * test_wal.c — log records and mini-transactions: round trip through
- * ae_wal_scan, CRC checks, torn tails, replay after losing the pool (with a
+ * ae_wal_scan, CRC checks, records valid only at their own LSN (stale
+ * bytes of a recycled log file), torn tails, replay after losing the pool (with a
  * torn page repaired from its image), groups larger than the log buffer,
  * group flushing from several processes, and parallel insertion by several
  * processes racing flushes and checkpoints.
@@ -218,6 +219,95 @@ test_torn_tail(void)
 	nrec = 0;
 	AE_OKAY(ae_wal_scan(e.eng, AE_WAL_START_LSN, count, &nrec, &end));
 	AE_CHECK(end == ends[0] && nrec == 5);
+	ae_env_close(&e);
+}
+
+/*
+ * R6: a record's CRC covers its own LSN, so an intact record copied to
+ * another position of the log does not validate there: the log ends at it.
+ * (Without the LSN in the CRC, the copy would pass and the scan go on.)
+ */
+static void
+test_record_valid_only_at_its_lsn(void)
+{
+	ae_env		e;
+	ae_lsn		ends[5],
+				end;
+	uint64_t	n = 0;
+	char		rec[64];
+	size_t		len,
+				got;
+
+	AE_OKAY(ae_env_open(&e, 16, 64 * 1024, 0));
+	AE_OKAY(patch_groups(e.eng, 5, 1, ends));	/* image, then five one-record groups */
+	len = ends[1] - ends[0];
+	AE_REQUIRE(len <= sizeof(rec) && ends[3] - ends[2] == len);
+	/* the second patch group, intact, over the fourth */
+	AE_OKAY(e.host.log_read(e.host.ctx, ends[0], rec, len, &got));
+	AE_REQUIRE(got == len);
+	AE_OKAY(e.host.log_write(e.host.ctx, ends[2], rec, len));
+	AE_OKAY(ae_wal_scan(e.eng, AE_WAL_START_LSN, count, &n, &end));
+	AE_CHECK(n == 4 && end == ends[2]);
+	/* where it was written, the same bytes are still valid */
+	n = 0;
+	AE_OKAY(ae_wal_scan(e.eng, ends[0], count, &n, &end));
+	AE_CHECK(n == 2 && end == ends[2]);
+	ae_env_close(&e);
+}
+
+/*
+ * A recycled log file: the host renames a file of old log to a later
+ * segment number and new log overwrites it from its start. Here the old log
+ * (a page image and 12 patch groups, values 1001..1012) is written at LSN 8
+ * by one engine; its bytes are put at the start of segment 1 of a second
+ * engine's log, which then logs a shorter log of the same shape (an image
+ * and 4 patches, values 1..4) from there. The new log ends exactly where an
+ * old record begins, and every old record after it is intact, but written
+ * for an LSN one segment lower: replay applies the new groups only and
+ * leaves the page at 4, not 1012 (R6).
+ */
+static void
+test_recycled_file_stale_tail(void)
+{
+	ae_env		old,
+				e;
+	ae_lsn		old_ends[12],
+				ends[4],
+				end;
+	const ae_lsn from = AE_POSIX_LOG_SEGMENT + AE_WAL_START_LSN;
+	uint64_t	nrec = 0,
+				v;
+	char	   *bytes;
+	size_t		got;
+	ae_buf	   *b;
+
+	AE_OKAY(ae_env_open(&old, 16, 64 * 1024, 0));
+	AE_OKAY(patch_groups(old.eng, 12, 1001, old_ends));
+	bytes = malloc(old_ends[11]);
+	AE_REQUIRE(bytes != NULL);
+	AE_OKAY(old.host.log_read(old.host.ctx, 0, bytes, old_ends[11], &got));
+	AE_REQUIRE(got == old_ends[11]);
+	ae_env_close(&old);
+
+	AE_OKAY(ae_env_open(&e, 16, 64 * 1024, 0));
+	AE_OKAY(e.host.log_write(e.host.ctx, AE_POSIX_LOG_SEGMENT, bytes, got));	/* the recycled file */
+	ae_wal_set_insert_lsn(e.eng, from);
+	AE_OKAY(patch_groups(e.eng, 4, 1, ends));
+	/* the shapes match: the new log ends where an intact old record begins */
+	AE_REQUIRE(ends[3] - from == old_ends[3] - AE_WAL_START_LSN);
+
+	ae_buf_discard_all(e.eng);
+	AE_OKAY(ae_wal_replay(e.eng, from, &end, &nrec));
+	AE_CHECK(end == ends[3] && nrec == 5);
+	AE_OKAY(ae_buf_read(e.eng, F, 0, AE_LATCH_SHARED, 0, &b));
+	memcpy(&v, (char *) ae_buf_page(b) + 100, 8);
+	AE_CHECK(v == 4);
+	AE_CHECK(ae_page_hdr(ae_buf_page(b))->lsn == ends[3]);
+	ae_buf_release(b);
+	nrec = 0;
+	AE_OKAY(ae_wal_scan(e.eng, from, count, &nrec, &end));
+	AE_CHECK(end == ends[3] && nrec == 5);
+	free(bytes);
 	ae_env_close(&e);
 }
 
@@ -683,7 +773,7 @@ pi_build(char *buf, uint32_t c, uint32_t g, uint32_t nrec, const uint32_t *plen,
 		for (size_t j = PI_HDR; j < plen[i]; j++)
 			p[j] = (char) pi_byte(c, g, i, j);
 		memset(p + plen[i], 0, r->total_len - sizeof(*r) - plen[i]);
-		r->crc = ae_crc32c(0, (char *) r + 8, r->total_len - 8);
+		r->crc = ae_crc32c(0, (char *) r + 8, r->total_len - 8);	/* ae_wal_insert adds the LSN */
 		len += r->total_len;
 	}
 	return len;
@@ -996,6 +1086,8 @@ main(void)
 	AE_RUN(test_records_roundtrip);
 	AE_RUN(test_crc_detects_flip);
 	AE_RUN(test_torn_tail);
+	AE_RUN(test_record_valid_only_at_its_lsn);
+	AE_RUN(test_recycled_file_stale_tail);
 	AE_RUN(test_image_without_hole);
 	AE_RUN(test_replay_reproduces);
 	AE_RUN(test_group_larger_than_ring);

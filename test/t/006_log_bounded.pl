@@ -1,14 +1,21 @@
 # Aether's log stays bounded while the server runs: after each checkpoint
-# the 16 MiB log segments before its redo point are removed, whether the
-# checkpoint was due by time (aether.checkpoint_timeout) or by log volume
-# (aether.max_wal_size). The worker creates the next segment ahead of the
-# writers, zero-filled, unless aether.wal_init_zero is off.
+# no 16 MiB log segment is left before its redo point (they are recycled as
+# future segments, at most aether.max_wal_size worth ahead of the writers,
+# or removed: 013_log_recycle.pl looks at the recycling itself), whether
+# the checkpoint was due by time (aether.checkpoint_timeout) or by log
+# volume (aether.max_wal_size). The worker creates the next segment ahead
+# of the writers, zero-filled, unless aether.wal_init_zero is off.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::Bin;
+use AetherTest;
+
+my $SEG = $LOG_SEGMENT_SIZE;
 
 my $node = PostgreSQL::Test::Cluster->new('log_bounded');
 $node->init;
@@ -19,8 +26,31 @@ aether.checkpoint_timeout = 1
 });
 $node->start;
 
-my $logdir = $node->data_dir . '/pg_aether';
-sub segments { opendir(my $d, $logdir) or die $!; my @s = grep { /^log\./ } readdir($d); closedir($d); return scalar @s; }
+# Is the log bounded now? Files below the last checkpoint's redo segment,
+# and files beyond (the redo segment to the insert segment) + $ahead.
+sub log_excess
+{
+	my ($ahead) = @_;
+	my ($redo, $insert) = split /\|/,
+	  $node->safe_psql('postgres', 'SELECT checkpoint_redo_lsn, insert_lsn FROM pg_stat_aether_wal');
+	my @nums = keys %{ log_segments($node) };
+	my $below = grep { $_ < int($redo / $SEG) } @nums;
+	my $over = @nums - (int($insert / $SEG) - int($redo / $SEG) + 1 + $ahead);
+	return ($below, $over > 0 ? $over : 0, scalar(@nums));
+}
+
+# Wait (10 s at most) until the log is bounded; the last (below, over, files).
+sub wait_bounded
+{
+	my ($ahead) = @_;
+	my @r = log_excess($ahead);
+	for (my $tries = 0; $tries < 100 && ($r[0] || $r[1]); $tries++)
+	{
+		usleep(100_000);
+		@r = log_excess($ahead);
+	}
+	return @r;
+}
 
 $node->safe_psql('postgres', 'CREATE EXTENSION aether');
 $node->safe_psql('postgres', 'CREATE TABLE t (id int, pad text) USING aether');
@@ -33,16 +63,14 @@ for my $i (0 .. 3)
 my $wal_bytes = $node->safe_psql('postgres', 'SELECT wal_insert_lsn FROM aether_stats()');
 cmp_ok($wal_bytes, '>', 64 * 1024 * 1024, 'the load wrote more than four log segments');
 
-my $n = segments();
-for (my $tries = 0; $tries < 100 && $n > 2; $tries++)
-{
-	usleep(100_000);
-	$n = segments();
-}
-cmp_ok($n, '<=', 2, "old log segments are removed after checkpoints ($n left)");
+# aether.max_wal_size = 1GB: up to 64 recycled segments may wait ahead
+my ($below, $over, $n) = wait_bounded(64);
+is($below, 0, "no log segment is left before the redo point after checkpoints by time ($n files)");
+is($over, 0, 'and no more than 1 GB of them ahead of the writers');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '400000', 'all rows are there');
 
-# checkpoints by log volume: no timeout, 16 MB of log triggers one
+# checkpoints by log volume: no timeout, 16 MB of log triggers one, and
+# at most 2 segments wait ahead
 $node->append_conf('postgresql.conf', "aether.checkpoint_timeout = 3600\naether.max_wal_size = 16\n");
 $node->reload;
 my $before = $node->safe_psql('postgres', 'SELECT checkpoints FROM pg_stat_aether_wal');
@@ -51,23 +79,35 @@ for my $i (4 .. 7)
 	$node->safe_psql('postgres',
 		"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series($i * 100000 + 1, ($i + 1) * 100000) g");
 }
-$n = segments();
-for (my $tries = 0; $tries < 100 && $n > 3; $tries++)
-{
-	usleep(100_000);
-	$n = segments();
-}
-cmp_ok($n, '<=', 3, "aether.max_wal_size bounds the log without a timeout ($n segments left)");
+($below, $over, $n) = wait_bounded(2);
+is($below, 0, "aether.max_wal_size bounds the log without a timeout ($n files)");
+is($over, 0, 'with at most 2 segments ahead of the writers');
+cmp_ok($n, '<=', 5, 'five log files at most');
 cmp_ok($node->safe_psql('postgres', 'SELECT checkpoints FROM pg_stat_aether_wal'), '>=', $before + 3,
 	'checkpoints were triggered by log volume');
 
 $node->restart;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '800000',
 	'and after a clean restart');
+$node->stop;
 
 # aether.wal_init_zero: the worker keeps the segment after the insert
-# position ready, 16 MiB of zeros, so commits never grow a log file
-my $SEG = 16 * 1024 * 1024;
+# position ready, 16 MiB of zeros, so commits never grow a log file. A node
+# without checkpoints in the way, so that no old segment is recycled there.
+$node = PostgreSQL::Test::Cluster->new('log_prealloc');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'aether'
+aether.checkpoint_timeout = 3600
+aether.max_wal_size = 10GB
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION aether');
+$node->safe_psql('postgres', 'CREATE TABLE t (id int, pad text) USING aether');
+$node->safe_psql('postgres',
+	"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g");
+my $logdir = $node->data_dir . '/pg_aether';
 sub next_segment
 {
 	my $lsn = $node->safe_psql('postgres', 'SELECT wal_insert_lsn FROM aether_stats()');
@@ -90,7 +130,7 @@ $node->safe_psql('postgres', 'ALTER SYSTEM SET aether.wal_init_zero = off');
 $node->reload;
 usleep(1_000_000);
 $node->safe_psql('postgres',
-	"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(800001, 900000) g");
+	"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(100001, 200000) g");
 usleep(1_000_000);
 ok(!-e next_segment(), 'with aether.wal_init_zero = off no segment is created ahead');
 $node->stop;

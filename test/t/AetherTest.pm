@@ -1,5 +1,6 @@
 # AetherTest — helpers shared by Aether's TAP tests (test/t/*.pl): queries
-# that do not die, kill -9 of a whole server, waiting for the server log.
+# that do not die, kill -9 of a whole server, waiting for the server log,
+# Aether's log files.
 #
 # A test finds this module next to itself:
 #
@@ -17,7 +18,28 @@ use PostgreSQL::Test::Utils qw(slurp_file);
 use Test::More;
 use Time::HiRes qw(usleep time);
 
-our @EXPORT = qw(try_sql postmaster_pid children_of alive crash_server wait_log);
+our @EXPORT =
+  qw(try_sql postmaster_pid children_of alive crash_server wait_log log_segments $LOG_SEGMENT_SIZE);
+
+# Size of one Aether log file, pg_aether/log.<16 hex digits: LSN / this>.
+our $LOG_SEGMENT_SIZE = 16 * 1024 * 1024;
+
+# Aether's log files in $node's pg_aether/: a hash of segment number => inode.
+sub log_segments
+{
+	my ($node) = @_;
+	my $dir = $node->data_dir . '/pg_aether';
+	my %segs;
+	opendir(my $d, $dir) or die "opendir $dir: $!";
+	for my $f (readdir $d)
+	{
+		next unless $f =~ /^log\.([0-9a-f]{16})$/;
+		my @st = stat("$dir/$f") or next;    # recycled or removed meanwhile
+		$segs{ hex($1) } = $st[1];
+	}
+	closedir $d;
+	return \%segs;
+}
 
 # Run SQL on $node's database postgres without dying: returns stdout, or
 # undef when the query failed, lost its connection or hung for longer than

@@ -10,7 +10,9 @@
  *   3. the host makes durable what its own records before redo stand for
  *      (host->checkpoint_prepare), the log is flushed, and the control file
  *      is replaced atomically with { redo, end = flushed position, state };
- *   4. log files wholly before redo are removed.
+ *   4. log files wholly before redo are no longer needed: the host removes
+ *      them or renames them to future log files (recycling; stale records
+ *      in them never validate, because each record's CRC covers its LSN).
  * A crash at any step leaves the previous control file in charge.
  *
  * Recovery (ae_recover) reads the control file, replays every complete
@@ -41,7 +43,14 @@
  * that falls on such a boundary (the file before it may be removed).
  */
 #define AE_LOG_FILE_GRANULE	((uint64_t) 16 * 1024 * 1024)
-#define AE_CONTROL_VERSION	1
+
+/*
+ * The format of the control file and of the log it describes. 2: each log
+ * record's CRC also covers the record's LSN (wal.h). A directory of another
+ * version is refused (AE_CORRUPT naming both versions), never misread:
+ * version 1 records would all fail the CRC and look like an empty log.
+ */
+#define AE_CONTROL_VERSION	2
 
 enum
 {

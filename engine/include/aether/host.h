@@ -60,12 +60,18 @@ typedef struct ae_host
 	ae_status	(*sync_written) (void *ctx);
 
 	/*
-	 * Forget log bytes: whole files that end at or before keep_from, and,
-	 * when end != 0, every byte at or after end (a torn tail recovery will
-	 * overwrite). Fails with AE_CORRUPT when a file between is missing.
+	 * Forget log bytes: whole files that end at or before keep_from (removed,
+	 * or reused as files for later log: their bytes then sit at other LSNs,
+	 * where no record validates, wal/README.md R6), and, when end != 0, every
+	 * byte at or after end (a torn tail recovery will overwrite: bytes there
+	 * were written at their own LSN and would validate). Fails with
+	 * AE_CORRUPT when a file between is missing.
 	 */
 	ae_status	(*log_discard) (void *ctx, uint64_t keep_from, uint64_t end);
-	/* Where the log's bytes end (for progress estimates; may be NULL). */
+	/*
+	 * About where the log's written bytes end, not counting files made
+	 * ahead of the writers (for progress estimates; may be NULL).
+	 */
 	ae_status	(*log_size) (void *ctx, uint64_t *end);
 	/*
 	 * The engine cannot go on without losing data: a mini-transaction whose

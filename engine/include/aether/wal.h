@@ -5,7 +5,8 @@
  *
  *   offset size field
  *   0      4    total length of the record including this header (multiple of 8 after padding)
- *   4      4    CRC32C of bytes 8..total (header tail + payload)
+ *   4      4    CRC32C of bytes 8..total (header tail + payload) continued over
+ *               the record's own LSN (8 bytes, little endian), which is not stored
  *   8      1    rmgr       module that owns the record (AE_RMGR_*), which also owns its redo
  *   9      1    type       module-specific operation
  *   10     2    flags      AE_REC_MTR_END on the last record of a mini-transaction;
@@ -14,6 +15,11 @@
  *   16     12   file       ae_file_id of that page
  *   28     4    payload length
  *   32     ...  payload, then zero padding to a multiple of 8
+ *
+ * Because the CRC covers the LSN, a record is valid only at the position it
+ * was written for (R6 in wal/README.md): intact records left in a recycled
+ * log file, or copied anywhere else, end the log instead of passing for new
+ * ones. The control file's version (checkpoint.h) names this format.
  *
  * A mini-transaction (mtr) groups the records of one atomic page change (an
  * insert into a leaf, a split touching three pages). Its records are copied
