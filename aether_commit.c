@@ -50,6 +50,7 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "miscadmin.h"
 #include "postmaster/bgwriter.h"
 #include "replication/origin.h"
@@ -179,6 +180,27 @@ set_durable(FullTransactionId fxid, bool on)
 
 		(void) pg_atomic_compare_exchange_u64(slot, &expected, 0);
 	}
+}
+
+/*
+ * Flush PostgreSQL's WAL up to everything inserted so far. Not
+ * XLogFlush(GetXLogInsertRecPtr()): at the start of a WAL page (after
+ * pg_switch_wal, or when a record ended exactly at a page end) the insert
+ * position lies past the page header no record has reached yet, and
+ * XLogFlush fails ("xlog flush request ... is not satisfied") for a
+ * position beyond what was inserted. Back off to the page start, which is
+ * the end of the last record.
+ */
+static void
+flush_pg_wal(void)
+{
+	XLogRecPtr	upto = GetXLogInsertRecPtr();
+
+	if (XLogSegmentOffset(upto, wal_segment_size) == SizeOfXLogLongPHD)
+		upto -= SizeOfXLogLongPHD;
+	else if (upto % XLOG_BLCKSZ == SizeOfXLogShortPHD)
+		upto -= SizeOfXLogShortPHD;
+	XLogFlush(upto);
 }
 
 /*
@@ -357,7 +379,7 @@ aetam_commit_xact_end(bool abort)
 
 		log_abort();			/* if the error report did not already */
 		if (!debug_fail_commit)	/* the test shows the abort record above suffices */
-			XLogFlush(GetXLogInsertRecPtr());
+			flush_pg_wal();
 		if (FullTransactionIdIsValid(logged_xid))
 		{
 			set_durable(logged_xid, false);
@@ -407,7 +429,7 @@ aetam_commit_checkpoint_prepare(uint64 redo_lsn)
 	}
 	pg_memory_barrier();		/* read the WAL position after the windows closed */
 	if (!RecoveryInProgress())
-		XLogFlush(GetXLogInsertRecPtr());
+		flush_pg_wal();
 	return AE_OK;
 }
 
@@ -629,7 +651,7 @@ aetam_commit_restore(uint64 note)
 	hash_destroy(later);
 
 	if (restored > 0)
-		XLogFlush(GetXLogInsertRecPtr());
+		flush_pg_wal();
 	if (fixed > 0)
 		RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE | CHECKPOINT_WAIT);
 	if (consumed > 0)
