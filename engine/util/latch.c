@@ -65,6 +65,27 @@ ae_latch_try_acquire(ae_latch *l, bool exclusive)
 	}
 }
 
+/*
+ * *w is the busy latch word we saw. Announce a sleeper on it (the CAS fails
+ * if it changed, e.g. was released: then *w is the new word and we return
+ * at once), then sleep unless it changed since. The release that frees the
+ * latch sees the bit and wakes us. *w is reloaded on return.
+ */
+static void
+sleep_while_busy(ae_latch *l, uint32_t *w)
+{
+	if (!(*w & AE_LATCH_WAITERS))
+	{
+		if (!atomic_compare_exchange_weak_explicit(&l->word, w, *w | AE_LATCH_WAITERS,
+												   memory_order_relaxed,
+												   memory_order_relaxed))
+			return;
+		*w |= AE_LATCH_WAITERS;
+	}
+	ae_futex_wait(&l->word, *w);
+	*w = atomic_load_explicit(&l->word, memory_order_acquire);
+}
+
 void
 ae_latch_acquire(ae_latch *l, bool exclusive)
 {
@@ -83,21 +104,7 @@ ae_latch_acquire(ae_latch *l, bool exclusive)
 			w = atomic_load_explicit(&l->word, memory_order_relaxed);
 			continue;
 		}
-		/*
-		 * Announce a sleeper on the busy word we saw (the CAS fails if it
-		 * changed, e.g. was released), then sleep unless it changed since.
-		 * The release that frees the latch sees the bit and wakes us.
-		 */
-		if (!(w & AE_LATCH_WAITERS))
-		{
-			if (!atomic_compare_exchange_weak_explicit(&l->word, &w, w | AE_LATCH_WAITERS,
-													   memory_order_relaxed,
-													   memory_order_relaxed))
-				continue;
-			w |= AE_LATCH_WAITERS;
-		}
-		ae_futex_wait(&l->word, w);
-		w = atomic_load_explicit(&l->word, memory_order_relaxed);
+		sleep_while_busy(l, &w);
 	}
 }
 
@@ -115,17 +122,7 @@ ae_latch_wait_free(ae_latch *l)
 			w = atomic_load_explicit(&l->word, memory_order_acquire);
 			continue;
 		}
-		/* as in ae_latch_acquire: announce, then sleep unless it changed */
-		if (!(w & AE_LATCH_WAITERS))
-		{
-			if (!atomic_compare_exchange_weak_explicit(&l->word, &w, w | AE_LATCH_WAITERS,
-													   memory_order_relaxed,
-													   memory_order_relaxed))
-				continue;
-			w |= AE_LATCH_WAITERS;
-		}
-		ae_futex_wait(&l->word, w);
-		w = atomic_load_explicit(&l->word, memory_order_acquire);
+		sleep_while_busy(l, &w);
 	}
 }
 

@@ -94,16 +94,10 @@ $node->stop;
 # aether.wal_init_zero: the worker keeps the segment after the insert
 # position ready, 16 MiB of zeros, so commits never grow a log file. A node
 # without checkpoints in the way, so that no old segment is recycled there.
-$node = PostgreSQL::Test::Cluster->new('log_prealloc');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'aether'
+$node = aether_node('log_prealloc', q{
 aether.checkpoint_timeout = 3600
 aether.max_wal_size = 10GB
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION aether');
 $node->safe_psql('postgres', 'CREATE TABLE t (id int, pad text) USING aether');
 $node->safe_psql('postgres',
 	"INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g");

@@ -58,17 +58,10 @@ my $LOG_SEG     = 16 * 1024 * 1024;
 sub new_node
 {
 	my ($name) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf(
-		'postgresql.conf', q{
-shared_preload_libraries = 'aether'
+	return aether_node($name, q{
 aether.checkpoint_timeout = 3600
 aether.max_wal_size = 10GB
 });
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION aether');
-	return $node;
 }
 
 # Run SQL without dying: stdout, or undef (error noted) on failure.

@@ -33,16 +33,10 @@ my $SEG   = $LOG_SEGMENT_SIZE;
 my $AHEAD = 4;                     # aether.max_wal_size = 64MB in 16 MiB segments
 my $ROWS  = 70_000;                # rows of ~200 bytes a round: about 17 MB of log
 
-my $node = PostgreSQL::Test::Cluster->new('log_recycle');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'aether'
+my $node = aether_node('log_recycle', q{
 aether.checkpoint_timeout = 3600
 aether.max_wal_size = 64MB
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION aether');
 $node->safe_psql('postgres', 'CREATE TABLE r (id int, pad text) USING aether');
 
 my $next_id = 1;

@@ -14,15 +14,31 @@ package AetherTest;
 use strict;
 use warnings;
 use Exporter 'import';
+use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils qw(slurp_file);
 use Test::More;
 use Time::HiRes qw(usleep time);
 
 our @EXPORT =
-  qw(try_sql postmaster_pid children_of alive crash_server wait_log log_segments $LOG_SEGMENT_SIZE);
+  qw(aether_node try_sql postmaster_pid children_of alive crash_server wait_log log_segments
+  $LOG_SEGMENT_SIZE);
 
 # Size of one Aether log file, pg_aether/log.<16 hex digits: LSN / this>.
 our $LOG_SEGMENT_SIZE = 16 * 1024 * 1024;
+
+# A new, started node with aether preloaded and the extension created in
+# database postgres; $conf (optional) is appended to postgresql.conf.
+sub aether_node
+{
+	my ($name, $conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'aether'\n" . ($conf // ''));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION aether');
+	return $node;
+}
 
 # Aether's log files in $node's pg_aether/: a hash of segment number => inode.
 sub log_segments
