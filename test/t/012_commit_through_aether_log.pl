@@ -160,6 +160,26 @@ is( $node->safe_psql(
 	'2,3,5,10,11,12',
 	'and the commit after the lock is there');
 
+# A commit through Aether's log alone leaves PostgreSQL's commit record to be
+# written asynchronously, which wakes the WAL writer whenever a completed WAL
+# page is unflushed; so the commit flushes PostgreSQL's WAL up to its last
+# completed page first (once per page of commit records), and the WAL writer
+# is not woken for nearly every commit. With the WAL writer stopped, only
+# that flush can move the flushed position.
+$walwriter = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
+kill 'STOP', $walwriter;
+$node->safe_psql('postgres',
+	'SET synchronous_commit = off; INSERT INTO h SELECT generate_series(1, 3000)');
+my $page = $node->safe_psql('postgres',
+	"SELECT pg_current_wal_insert_lsn() - ((pg_current_wal_insert_lsn() - '0/0'::pg_lsn) % 8192)");
+is($node->safe_psql('postgres', "SELECT pg_current_wal_flush_lsn() < '$page'"),
+	't', 'an asynchronous heap insert leaves completed WAL pages unflushed');
+$node->safe_psql('postgres', "INSERT INTO t VALUES (20, 'aether only')");
+is($node->safe_psql('postgres', "SELECT pg_current_wal_flush_lsn() >= '$page'"),
+	't', 'a commit through Aether\'s log alone flushed them (the WAL writer is not needed)');
+kill 'CONT', $walwriter;
+
 # Checkpoints flush PostgreSQL's WAL up to its insert position. Right after
 # pg_switch_wal that position lies past the header of a page no record has
 # reached: flushing exactly there fails ("xlog flush request ... is not
