@@ -242,6 +242,25 @@ write_copied(ae_engine *eng, wal_shared *w, uint64_t upto, uint64_t *target)
 }
 
 /*
+ * W3, acquire or wait: take the flush latch, unless *done reaches upto
+ * first (false). While another process holds it, wait until it is free
+ * without taking it: a waiter whose LSN the holder's write or sync covered
+ * returns without ever taking the latch.
+ */
+static bool
+flush_latch_unless_done(wal_shared *w, _Atomic uint64_t *done, uint64_t upto)
+{
+	for (;;)
+	{
+		if (atomic_load(done) >= upto)
+			return false;
+		if (ae_latch_try_acquire(&w->flush_latch, true))
+			return true;
+		ae_latch_wait_free(&w->flush_latch);
+	}
+}
+
+/*
  * Make the log durable up to at least upto (clamped to what is reserved).
  * Group commit: wait (holding no latch) until every byte below upto is
  * copied; then whoever takes the flush latch writes and syncs everything
@@ -263,15 +282,8 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 		return AE_OK;
 	atomic_fetch_add_explicit(&w->flush_requests, 1, memory_order_relaxed);
 	wait_copies(w, upto);
-	/* W3: acquire or wait; a waiter the holder's sync covered never takes the latch */
-	for (;;)
-	{
-		if (atomic_load(&w->flushed_lsn) >= upto)
-			return AE_OK;
-		if (ae_latch_try_acquire(&w->flush_latch, true))
-			break;
-		ae_latch_wait_free(&w->flush_latch);
-	}
+	if (!flush_latch_unless_done(w, &w->flushed_lsn, upto))
+		return AE_OK;
 	if (atomic_load(&w->flushed_lsn) >= upto)
 	{
 		ae_latch_release(&w->flush_latch);
@@ -306,14 +318,8 @@ ae_wal_write(ae_engine *eng, ae_lsn upto)
 	if (atomic_load(&w->written_lsn) >= upto)
 		return AE_OK;
 	wait_copies(w, upto);
-	for (;;)
-	{
-		if (atomic_load(&w->written_lsn) >= upto)
-			return AE_OK;
-		if (ae_latch_try_acquire(&w->flush_latch, true))
-			break;
-		ae_latch_wait_free(&w->flush_latch);
-	}
+	if (!flush_latch_unless_done(w, &w->written_lsn, upto))
+		return AE_OK;
 	st = write_copied(eng, w, upto, &target);
 	ae_latch_release(&w->flush_latch);
 	return st;
