@@ -36,6 +36,9 @@
 
 #include "aether.h"
 
+/* granularity of the lowest row id an in-place UPDATE logs for crash undo */
+#define UNDO_UPDATE_GRAIN 65536
+
 /* A version list being read and rewritten. */
 typedef struct RowState
 {
@@ -711,7 +714,12 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		else
 		{
 			aetam_undo_note(rel, rowid, 1);	/* our version goes in the background if we roll back */
-			aetam_undo_note_inserting(rel, rowid);	/* ... or after recovery if we are a loser */
+			/*
+			 * ... or after recovery if we are a loser. Rounded down to 64K
+			 * row ids: an UPDATE going down the table (a backward index
+			 * scan) logs a new lowest row id once per 64K rows, not per row.
+			 */
+			aetam_undo_note_inserting(rel, rowid - rowid % UNDO_UPDATE_GRAIN);
 		}
 		heap_freetuple(newtup);
 		aetam_prune_note(rel, rowid);

@@ -203,3 +203,20 @@ INSERT INTO x_acct VALUES (31, 31, 'read only');
 ROLLBACK;
 
 DROP TABLE x_acct, x_new;
+
+-- An in-place UPDATE logs, for crash undo, the lowest row id its transaction
+-- changed in the table, rounded down to 64K row ids: updating 20000 rows from
+-- the last to the first logs about as many records as from the first to the
+-- last, not one more per row.
+CREATE TABLE x_down (id int PRIMARY KEY, v int) USING aether;
+INSERT INTO x_down SELECT g, 0 FROM generate_series(1, 20000) g;
+CREATE TABLE x_rec (up bigint, down bigint) USING heap;
+INSERT INTO x_rec SELECT records, 0 FROM pg_stat_aether_wal;
+DO $$ BEGIN FOR i IN 1..20000 LOOP UPDATE x_down SET v = v + 1 WHERE id = i; END LOOP; END $$;
+UPDATE x_rec SET up = (SELECT records FROM pg_stat_aether_wal) - up,
+  down = (SELECT records FROM pg_stat_aether_wal);
+DO $$ BEGIN FOR i IN REVERSE 20000..1 LOOP UPDATE x_down SET v = v + 1 WHERE id = i; END LOOP; END $$;
+UPDATE x_rec SET down = (SELECT records FROM pg_stat_aether_wal) - down;
+SELECT up >= 20000 AS logged_each_update, down - up < 1000 AS no_record_per_row FROM x_rec;
+SELECT count(*), sum(v) FROM x_down;
+DROP TABLE x_down, x_rec;
