@@ -631,6 +631,13 @@ aetam_index_delete_tuples(Relation rel, TM_IndexDeleteOp *delstate)
 
 /* ---- sizes ---- */
 
+/* Virtual blocks (AETAM_ROWS_PER_BLOCK row ids each) below the id counter next_id. */
+static uint64
+blocks_below(uint64 next_id)
+{
+	return (next_id + AETAM_ROWS_PER_BLOCK - 1) / AETAM_ROWS_PER_BLOCK;
+}
+
 static uint64
 virtual_blocks(Relation rel)
 {
@@ -639,7 +646,7 @@ virtual_blocks(Relation rel)
 
 	aetam_open_tree(rel, &tree);
 	AETAM_CHECK(ae_btree_peek_ids(&tree, &next_id), rel);
-	return (next_id + AETAM_ROWS_PER_BLOCK - 1) / AETAM_ROWS_PER_BLOCK;
+	return blocks_below(next_id);
 }
 
 /* DESIGN §5: blocks are virtual (256 row ids each), so ANALYZE and TID scans agree. */
@@ -664,8 +671,7 @@ aetam_relation_estimate_size(Relation rel, int32 *attr_widths, BlockNumber *page
 
 	aetam_open_tree(rel, &tree);
 	AETAM_CHECK(ae_btree_get_info(&tree, &info), rel);
-	curpages = (BlockNumber) Min((info.next_id + AETAM_ROWS_PER_BLOCK - 1) / AETAM_ROWS_PER_BLOCK,
-								 (uint64) MaxBlockNumber);
+	curpages = (BlockNumber) Min(blocks_below(info.next_id), (uint64) MaxBlockNumber);
 	*allvisfrac = 0;
 	if (curpages == 0)
 	{

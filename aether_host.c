@@ -847,6 +847,7 @@ retire_old_segments(const uint64 *segs, int n, uint64 keep_from)
 		uint64		to = top + 1;
 
 		forget_open_segment(segs[i]);
+		segment_path(segs[i], path, sizeof(path));
 		if (ahead < limit)
 		{
 			if (recycle_segment(segs[i], &to))
@@ -856,10 +857,8 @@ retire_old_segments(const uint64 *segs, int n, uint64 keep_from)
 				pg_atomic_fetch_add_u64(&sync_set->log_recycled, 1);
 				continue;
 			}
-			segment_path(segs[i], path, sizeof(path));
 			elog(DEBUG1, "aether: could not recycle log file \"%s\", removing it: %m", path);
 		}
-		segment_path(segs[i], path, sizeof(path));
 		if (unlink(path) != 0 && errno != ENOENT)
 			return ae_fail(AE_IO_ERROR, no_file, AE_NO_BLOCK, "could not remove \"%s\": %m", path);
 	}
