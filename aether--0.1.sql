@@ -48,7 +48,8 @@ CREATE FUNCTION aether_wal_stats(
     OUT flush_requests bigint, OUT flushes bigint, OUT avg_group_commit_batch float8,
     OUT insert_lsn bigint, OUT flushed_lsn bigint,
     OUT checkpoints bigint, OUT last_checkpoint timestamptz, OUT checkpoint_redo_lsn bigint,
-    OUT aether_only_commits bigint, OUT recycled_segments bigint)
+    OUT aether_only_commits bigint, OUT recycled_segments bigint,
+    OUT pg_wal_flushes_for_pruning bigint)
     AS 'MODULE_PATHNAME', 'aether_wal_stats' LANGUAGE C STRICT VOLATILE;
 
 CREATE VIEW pg_stat_aether_wal AS SELECT * FROM aether_wal_stats();

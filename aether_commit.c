@@ -42,7 +42,11 @@
  *
  * Pruning (aetam_commit_is_durable) may remove versions a transaction
  * replaced once its commit is durable; a ring of recently fast-committed
- * xids answers that without waiting for PostgreSQL's WAL writer.
+ * xids answers that without waiting for PostgreSQL's WAL writer. For an
+ * asynchronous commit (synchronous_commit = off), pruning asks the worker
+ * to flush PostgreSQL's WAL soon (aetam_commit_flush_soon) instead of
+ * waiting up to wal_writer_delay, and a backend never waits for that
+ * flush itself unless a row or its list of rows to prune grows too long.
  */
 #include "postgres.h"
 
@@ -57,6 +61,7 @@
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
@@ -83,6 +88,22 @@ typedef struct CommitShared
 	/* full xid at xid % DURABLE_RING_SIZE: its commit is durable in Aether's log */
 	pg_atomic_uint64 durable[DURABLE_RING_SIZE];
 	pg_atomic_uint64 commits;	/* commits through Aether's log alone */
+	/*
+	 * Pruning waits for asynchronous commit records to be flushed; it asks
+	 * the worker to flush PostgreSQL's WAL up to here (aetam_commit_flush_soon).
+	 */
+	pg_atomic_uint64 pg_flush_wanted;
+	/*
+	 * The end of the latest asynchronous commit record (of a transaction
+	 * that did not commit through Aether's log) seen unflushed at its
+	 * commit. A commit through Aether's log flushes PostgreSQL's WAL up to
+	 * it first: the committing transaction may have read that one's
+	 * changes, and PostgreSQL makes every earlier commit durable with a
+	 * synchronous one (aetam_commit_note_async).
+	 */
+	pg_atomic_uint64 async_commit_end;
+	pg_atomic_uint64 pg_flushes_for_pruning;	/* done by the worker */
+	Latch	   *worker_latch;	/* NULL: no worker running */
 	int			nprocs;
 	/*
 	 * Per PGPROC: 0, or this backend's commit record is logged (or about to
@@ -125,6 +146,10 @@ aetam_commit_shmem_init(void)
 		for (int i = 0; i < DURABLE_RING_SIZE; i++)
 			pg_atomic_init_u64(&shared->durable[i], 0);
 		pg_atomic_init_u64(&shared->commits, 0);
+		pg_atomic_init_u64(&shared->pg_flush_wanted, 0);
+		pg_atomic_init_u64(&shared->async_commit_end, 0);
+		pg_atomic_init_u64(&shared->pg_flushes_for_pruning, 0);
+		shared->worker_latch = NULL;
 		shared->nprocs = aetam_total_procs();
 		for (int i = 0; i < shared->nprocs; i++)
 			pg_atomic_init_u64(&shared->window[i], 0);
@@ -191,8 +216,8 @@ set_durable(FullTransactionId fxid, bool on)
  * position beyond what was inserted. Back off to the page start, which is
  * the end of the last record.
  */
-static void
-flush_pg_wal(void)
+void
+aetam_flush_pg_wal(void)
 {
 	XLogRecPtr	upto = GetXLogInsertRecPtr();
 
@@ -261,6 +286,7 @@ aetam_commit_fast(ae_engine *eng)
 	ae_lsn		at;
 	ae_lsn		end;
 	ae_status	st;
+	XLogRecPtr	needed;
 
 	if (!fast_commit_possible(nsub))
 		return false;
@@ -298,6 +324,11 @@ aetam_commit_fast(ae_engine *eng)
 		aetam_raise(st, NULL);
 	}
 
+	/* every asynchronous commit before this one becomes durable with it */
+	needed = pg_atomic_read_u64(&shared->async_commit_end);
+	if (needed != InvalidXLogRecPtr && XLogNeedsFlush(needed))
+		XLogFlush(needed);
+
 	pg_atomic_write_u64(my_window(), 1);	/* a checkpoint starting now waits */
 	st = ae_wal_log_host(eng, AETAM_REC_COMMIT, rec, len, &end);
 	pfree(rec);
@@ -322,6 +353,90 @@ aetam_commit_fast(ae_engine *eng)
 	pg_atomic_fetch_add_u64(&shared->commits, 1);
 	keep_wal_writer_asleep();
 	return true;
+}
+
+/*
+ * Ask the worker to flush PostgreSQL's WAL up to xid's commit record soon,
+ * so that the versions xid replaced can be pruned (aether_prune.c,
+ * aether_modify.c): the asking backend goes on without waiting for an
+ * fsync while it may hold row locks others wait for. Requests coalesce:
+ * the worker flushes up to the highest one. False when no worker is
+ * running (the caller then flushes itself if it cannot wait).
+ */
+bool
+aetam_commit_flush_soon(TransactionId xid)
+{
+	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
+	uint64		cur;
+	Latch	   *latch;
+
+	if (shared == NULL || (latch = shared->worker_latch) == NULL)
+		return false;
+	if (XLogRecPtrIsInvalid(lsn))
+		return true;
+	cur = pg_atomic_read_u64(&shared->pg_flush_wanted);
+	while (cur < lsn)
+	{
+		if (pg_atomic_compare_exchange_u64(&shared->pg_flush_wanted, &cur, lsn))
+		{
+			SetLatch(latch);
+			break;
+		}
+	}
+	return true;
+}
+
+/* The worker: announce (latch) or withdraw (NULL) itself for aetam_commit_flush_soon. */
+void
+aetam_commit_set_worker(Latch *latch)
+{
+	if (shared != NULL)
+		shared->worker_latch = latch;
+}
+
+/* The worker: flush PostgreSQL's WAL as aetam_commit_flush_soon asked. */
+void
+aetam_commit_flush_wanted(void)
+{
+	XLogRecPtr	wanted;
+
+	if (shared == NULL || RecoveryInProgress())
+		return;
+	wanted = pg_atomic_read_u64(&shared->pg_flush_wanted);
+	if (wanted != InvalidXLogRecPtr && XLogNeedsFlush(wanted))
+	{
+		XLogFlush(wanted);
+		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_pruning, 1);
+	}
+}
+
+/* Flushes of PostgreSQL's WAL the worker did for pruning (pg_stat_aether_wal). */
+uint64
+aetam_commit_flushes_for_pruning(void)
+{
+	return shared ? pg_atomic_read_u64(&shared->pg_flushes_for_pruning) : 0;
+}
+
+/*
+ * At the end of every commit (any transaction, aether or not): a commit
+ * record left unflushed (synchronous_commit = off, or a transaction that
+ * wrote no WAL) raises async_commit_end, unless the commit went through
+ * Aether's log (durable there).
+ */
+void
+aetam_commit_note_async(void)
+{
+	static XLogRecPtr noted = InvalidXLogRecPtr;
+	XLogRecPtr	end = XactLastCommitEnd;
+	uint64		cur;
+
+	if (shared == NULL || end == noted || end == InvalidXLogRecPtr ||
+		(MyProc != NULL && pg_atomic_read_u64(my_window()) != 0) || !XLogNeedsFlush(end))
+		return;
+	noted = end;
+	cur = pg_atomic_read_u64(&shared->async_commit_end);
+	while (cur < end && !pg_atomic_compare_exchange_u64(&shared->async_commit_end, &cur, end))
+		;
 }
 
 /* Commits through Aether's log alone since the server started (pg_stat_aether_wal). */
@@ -401,7 +516,7 @@ aetam_commit_xact_end(bool abort)
 
 		log_abort();			/* if the error report did not already */
 		if (!debug_fail_commit)	/* the test shows the abort record above suffices */
-			flush_pg_wal();
+			aetam_flush_pg_wal();
 		if (FullTransactionIdIsValid(logged_xid))
 		{
 			set_durable(logged_xid, false);
@@ -451,7 +566,7 @@ aetam_commit_checkpoint_prepare(uint64 redo_lsn)
 	}
 	pg_memory_barrier();		/* read the WAL position after the windows closed */
 	if (!RecoveryInProgress())
-		flush_pg_wal();
+		aetam_flush_pg_wal();
 	return AE_OK;
 }
 
@@ -673,7 +788,7 @@ aetam_commit_restore(uint64 note)
 	hash_destroy(later);
 
 	if (restored > 0)
-		flush_pg_wal();
+		aetam_flush_pg_wal();
 	if (fixed > 0)
 		RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE | CHECKPOINT_WAIT);
 	if (consumed > 0)

@@ -306,7 +306,8 @@ read_row(Relation rel, uint64 rowid, RowState *rs)
  * older than its base, dropping those no snapshot can see. *conflict is set
  * when the row changed since read_row (nothing written; read again).
  */
-#define HOT_ROW_VERSIONS 8
+#define HOT_ROW_VERSIONS 4
+#define HOT_ROW_MAX_VERSIONS 32
 
 static void
 swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
@@ -327,16 +328,19 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 
 	/*
 	 * A hot row under asynchronous commits collects versions whose deleters'
-	 * commit records are not durable yet (they cannot be pruned before);
-	 * past a few, flush PostgreSQL's WAL once so the row stays short.
+	 * commit records are not durable yet (they cannot be pruned before).
+	 * Past a few, ask the worker to flush PostgreSQL's WAL; past many more
+	 * (or with no worker), flush it here so the row stays short.
 	 */
 	if (rs->vers.n - Max(rs->base, 0) > HOT_ROW_VERSIONS)
 	{
 		HeapTupleHeader older = rs->vers.v[Max(rs->base, 0) + 1];
+		TransactionId deleter = HeapTupleHeaderGetRawXmax(older);
 
 		if (!(older->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(older->t_infomask) &&
-			!aetam_commit_is_durable(HeapTupleHeaderGetRawXmax(older)))
-			aetam_make_commit_durable(HeapTupleHeaderGetRawXmax(older));
+			!aetam_commit_is_durable(deleter) &&
+			(rs->vers.n - Max(rs->base, 0) > HOT_ROW_MAX_VERSIONS || !aetam_commit_flush_soon(deleter)))
+			aetam_make_commit_durable(deleter);
 	}
 	for (int i = Max(rs->base, 0) + 1; i < rs->vers.n; i++)
 	{

@@ -295,13 +295,16 @@ aetam_commit_is_durable(TransactionId xid)
 	return XLogRecPtrIsInvalid(lsn) || RecoveryInProgress() || !XLogNeedsFlush(lsn);
 }
 
+/*
+ * Make xid's commit durable, and every commit before it: all of
+ * PostgreSQL's WAL inserted so far, so that the versions other recent
+ * asynchronous commits replaced can go as well without another flush.
+ */
 void
 aetam_make_commit_durable(TransactionId xid)
 {
-	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
-
-	if (!XLogRecPtrIsInvalid(lsn) && !RecoveryInProgress())
-		XLogFlush(lsn);
+	if (!RecoveryInProgress())
+		aetam_flush_pg_wal();
 }
 
 /*

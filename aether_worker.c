@@ -11,7 +11,10 @@
  *     file and position, makes aether data refuse service with that message,
  *     and asks the postmaster for a fast shutdown: the server must not run on
  *     half-recovered data.
- *  2. Every 200 ms it makes the log durable for transactions that committed
+ *  2. When pruning asks (aetam_commit_flush_soon), it flushes PostgreSQL's
+ *     WAL up to asynchronous commit records, so the versions those
+ *     transactions replaced can go without a backend waiting for the fsync.
+ *     Every 200 ms it makes the log durable for transactions that committed
  *     with synchronous_commit = off (so their tail is durable within about
  *     200 ms), creates the next log segment ahead of the writers
  *     (aetam_log_preallocate), and removes the rows of rolled-back work
@@ -141,12 +144,19 @@ checkpoint(ae_engine *eng, bool shutdown, const char *why)
 					(unsigned long long) ci.pages_written)));
 }
 
+static void
+forget_worker(int code, Datum arg)
+{
+	aetam_commit_set_worker(NULL);
+}
+
 void
 aether_worker_main(Datum arg)
 {
 	ae_engine  *eng;
 	TimestampTz last_checkpoint;
 	TimestampTz last_end_mark = 0;
+	TimestampTz last_tick = 0;
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -163,15 +173,25 @@ aether_worker_main(Datum arg)
 		run_recovery(eng);
 	last_checkpoint = GetCurrentTimestamp();
 
+	aetam_commit_set_worker(MyLatch);
+	before_shmem_exit(forget_worker, 0);
 	while (!ShutdownRequestPending)
 	{
 		ae_engine_stats s;
 		ae_lsn		redo;
+		long		wait_ms = 200 - (long) (GetCurrentTimestamp() - last_tick) / 1000;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 200L, PG_WAIT_EXTENSION);
+		/* woken early by aetam_commit_flush_soon: only that flush, until the tick */
+		if (wait_ms > 0)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();	/* absorbs barriers, e.g. DROP DATABASE's smgr release */
+		aetam_commit_flush_wanted();
+		if (!TimestampDifferenceExceeds(last_tick, GetCurrentTimestamp(), 200) &&
+			!ShutdownRequestPending && !ConfigReloadPending)
+			continue;
+		last_tick = GetCurrentTimestamp();
 		/* no transactions here: close what write-back and checkpoints opened */
 		smgrcloseall();
 		if (ConfigReloadPending)

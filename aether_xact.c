@@ -140,6 +140,7 @@ aether_xact_callback(XactEvent event, void *arg)
 			log_for_commit(true);
 			break;
 		case XACT_EVENT_COMMIT:
+			aetam_commit_note_async();
 			aetam_commit_xact_end(false);
 			drop_pending_deletes(true);
 			wrote_this_xact = false;

@@ -220,3 +220,30 @@ UPDATE x_rec SET down = (SELECT records FROM pg_stat_aether_wal) - down;
 SELECT up >= 20000 AS logged_each_update, down - up < 1000 AS no_record_per_row FROM x_rec;
 SELECT count(*), sum(v) FROM x_down;
 DROP TABLE x_down, x_rec;
+
+-- A hot row under synchronous_commit = off: the versions its updates replace
+-- may go only once each updater's commit record is durable. Pruning asks the
+-- worker to flush PostgreSQL's WAL (counted in pg_wal_flushes_for_pruning)
+-- instead of waiting for the WAL writer or flushing itself; a backend
+-- flushes only when the row holds more than 32 versions.
+CREATE TABLE x_hot (id int PRIMARY KEY, n int) USING aether;
+INSERT INTO x_hot VALUES (1, 0);
+CREATE TABLE x_flushes (before bigint, most_versions bigint) USING heap;
+INSERT INTO x_flushes SELECT pg_wal_flushes_for_pruning, 0 FROM pg_stat_aether_wal;
+SET synchronous_commit = off;
+DO $$
+BEGIN
+  FOR i IN 1..300 LOOP
+    UPDATE x_hot SET n = n + 1;
+    COMMIT;
+    PERFORM pg_sleep(0.001);
+    UPDATE x_flushes SET most_versions = greatest(most_versions, (SELECT versions FROM aether_versions('x_hot')));
+    COMMIT;
+  END LOOP;
+END $$;
+RESET synchronous_commit;
+SELECT f.pg_wal_flushes_for_pruning > x.before AS worker_flushed,
+       x.most_versions BETWEEN 2 AND 34 AS row_stayed_short
+  FROM pg_stat_aether_wal f, x_flushes x;
+SELECT n FROM x_hot;
+DROP TABLE x_hot, x_flushes;

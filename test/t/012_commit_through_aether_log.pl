@@ -193,5 +193,26 @@ for my $i (1 .. 3)
 	  or diag($stderr);
 }
 
+# An asynchronous commit (D, synchronous_commit = off) followed by a commit
+# through Aether's log alone (F) that builds on D's row: PostgreSQL makes
+# every earlier commit durable with a synchronous one, so F's commit must
+# flush PostgreSQL's WAL past D's commit record first. Otherwise a crash
+# would keep F and lose D (D's other row gone, F's update of D's row kept).
+$walwriter = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
+kill 'STOP', $walwriter;
+my $d_end = $node->safe_psql('postgres', q{SET synchronous_commit = off;
+BEGIN; INSERT INTO t VALUES (60, 'd'), (61, 'd'); COMMIT;
+SELECT pg_current_wal_insert_lsn();});
+is($node->safe_psql('postgres', "SELECT pg_current_wal_flush_lsn() < '$d_end'"),
+	't', "D's commit record is not flushed (WAL writer stopped)");
+$node->safe_psql('postgres', "UPDATE t SET v = 'f' WHERE id = 60");
+is($node->safe_psql('postgres', "SELECT pg_current_wal_flush_lsn() >= '$d_end'"),
+	't', "F's commit through Aether's log flushed PostgreSQL's WAL past D's commit");
+crash_server($node, 'crash after an asynchronous commit and a later fast one', must_run => 1);
+$node->start;
+is($node->safe_psql('postgres', "SELECT string_agg(id || v, ',' ORDER BY id) FROM t WHERE id >= 60"),
+	'60f,61d', 'after the crash both D and F are there');
+
 $node->stop;
 done_testing();
