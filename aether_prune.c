@@ -16,7 +16,8 @@
  *     dead versions are dropped, a row whose versions are all dead is removed
  *     (its row id is never reused; index entries pointing at it are found dead
  *     by index scans and by btree's deletion of dead entries). A row that is
- *     not yet prunable is kept for a few more attempts.
+ *     not yet prunable is kept for a few more attempts; one that a later
+ *     transaction changed since is left to that transaction's prune.
  *
  * So an update-heavy table stays at about one version per row without VACUUM.
  */
@@ -88,6 +89,18 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 	if (st != AE_OK)
 		return true;			/* gone (or its file is): nothing to do */
 	aetam_parse_versions(rel, c->rowid, row, &vers);
+
+	/*
+	 * A later transaction changed the row since (a hot row): the newest
+	 * version is neither the writer's nor deleted by it. That transaction
+	 * noted the row itself, and its prune, or the next change's, drops what
+	 * is dead then. Rewriting the row now would only add a write to the
+	 * hottest rows.
+	 */
+	if (TransactionIdIsValid(c->writer) && vers.n > 0 &&
+		!TransactionIdEquals(HeapTupleHeaderGetRawXmin(vers.v[0]), c->writer) &&
+		!TransactionIdEquals(HeapTupleHeaderGetRawXmax(vers.v[0]), c->writer))
+		return true;
 	keep = palloc(sizeof(HeapTupleHeader) * vers.n);
 	keeplen = palloc(sizeof(uint32) * vers.n);
 	for (int i = 0; i < vers.n; i++)
