@@ -394,20 +394,23 @@ aetam_commit_set_worker(Latch *latch)
 		shared->worker_latch = latch;
 }
 
-/* The worker: flush PostgreSQL's WAL as aetam_commit_flush_soon asked. */
-void
+/* The worker: flush PostgreSQL's WAL as aetam_commit_flush_soon asked; true if it did. */
+bool
 aetam_commit_flush_wanted(void)
 {
 	XLogRecPtr	wanted;
 
 	if (shared == NULL || RecoveryInProgress())
-		return;
+		return false;
 	wanted = pg_atomic_read_u64(&shared->pg_flush_wanted);
 	if (wanted != InvalidXLogRecPtr && XLogNeedsFlush(wanted))
 	{
-		XLogFlush(wanted);
+		/* everything inserted so far: the next requests are likely covered */
+		aetam_flush_pg_wal();
 		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_pruning, 1);
+		return true;
 	}
+	return false;
 }
 
 /* Flushes of PostgreSQL's WAL the worker did for pruning (pg_stat_aether_wal). */

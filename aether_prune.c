@@ -167,14 +167,16 @@ aetam_prune_pending(Relation rel)
 			/*
 			 * The writer's commit must be durable before the versions it
 			 * replaced may go (aetam_commit_is_durable). With asynchronous
-			 * commits: ask the worker to flush PostgreSQL's WAL and try
-			 * again later (the newer candidates are not durable either),
-			 * unless the list is three quarters full, or no worker runs:
-			 * then flush here (that covers every older commit too).
+			 * commits that takes up to wal_writer_delay: wait for it (the
+			 * newer candidates are not durable either) while the list is
+			 * short; once it is a quarter full, ask the worker to flush
+			 * PostgreSQL's WAL; three quarters full, or with no worker,
+			 * flush it here (that covers every older commit too).
 			 */
 			if (TransactionIdIsValid(c->writer) && !aetam_commit_is_durable(c->writer))
 			{
-				if (ncandidates < PRUNE_LIST_SIZE * 3 / 4 && aetam_commit_flush_soon(c->writer))
+				if (ncandidates < PRUNE_LIST_SIZE / 4 ||
+					(ncandidates < PRUNE_LIST_SIZE * 3 / 4 && aetam_commit_flush_soon(c->writer)))
 					break;
 				aetam_make_commit_durable(c->writer);
 			}

@@ -144,6 +144,8 @@ checkpoint(ae_engine *eng, bool shutdown, const char *why)
 					(unsigned long long) ci.pages_written)));
 }
 
+#define PRUNING_FLUSH_MIN_MS 10
+
 static void
 forget_worker(int code, Datum arg)
 {
@@ -157,6 +159,7 @@ aether_worker_main(Datum arg)
 	TimestampTz last_checkpoint;
 	TimestampTz last_end_mark = 0;
 	TimestampTz last_tick = 0;
+	TimestampTz last_pruning_flush = 0;
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -187,7 +190,17 @@ aether_worker_main(Datum arg)
 							 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();	/* absorbs barriers, e.g. DROP DATABASE's smgr release */
-		aetam_commit_flush_wanted();
+
+		/*
+		 * At most one flush for pruning per PRUNING_FLUSH_MIN_MS: each is an
+		 * fsync that holds PostgreSQL's WALWriteLock, and versions may as
+		 * well wait that long.
+		 */
+		if (!TimestampDifferenceExceeds(last_pruning_flush, GetCurrentTimestamp(),
+										PRUNING_FLUSH_MIN_MS))
+			pg_usleep(PRUNING_FLUSH_MIN_MS * 1000L);
+		if (aetam_commit_flush_wanted())
+			last_pruning_flush = GetCurrentTimestamp();
 		if (!TimestampDifferenceExceeds(last_tick, GetCurrentTimestamp(), 200) &&
 			!ShutdownRequestPending && !ConfigReloadPending)
 			continue;
