@@ -49,7 +49,7 @@ typedef struct AetamScan
 	AetamVersions an_vers;
 	int			an_next;
 	uint64		an_rowid;
-	ae_bytes	an_row;
+	HeapTupleData an_tuple;		/* the sampled version, handed to the slot without a copy */
 } AetamScan;
 
 const TupleTableSlotOps *
@@ -74,7 +74,6 @@ scan_cleanup_callback(void *arg)
 	AetamScan  *scan = arg;
 
 	close_cursor(scan);
-	ae_bytes_free(&scan->an_row);
 }
 
 /* Open the cursor on [lo, hi) ∩ the side of pos that dir asks for. */
@@ -654,7 +653,18 @@ aetam_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 			}
 			if (sample)
 			{
-				aetam_store_version(slot, t, len, scan->an_rowid, RelationGetRelid(rel));
+				/*
+				 * The version's image lives until the next row is parsed,
+				 * and ANALYZE copies what it keeps before asking again.
+				 */
+				scan->an_tuple.t_data = t;
+				scan->an_tuple.t_len = len;
+				scan->an_tuple.t_tableOid = RelationGetRelid(rel);
+				aetam_rowid_to_tid(scan->an_rowid, &scan->an_tuple.t_self);
+				if (TTS_IS_HEAPTUPLE(slot))
+					ExecStoreHeapTuple(&scan->an_tuple, slot, false);
+				else
+					aetam_store_version(slot, t, len, scan->an_rowid, RelationGetRelid(rel));
 				return true;
 			}
 		}
@@ -663,13 +673,11 @@ aetam_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin,
 
 			if (!next_row(scan, &scan->an_rowid, &row))
 				break;
-			if (ae_bytes_reserve(&scan->an_row, row.len) != AE_OK)
-				aetam_raise(AE_NO_MEMORY, rel);
-			memcpy(scan->an_row.data, row.data, row.len);
-			scan->an_row.len = row.len;
+			ExecClearTuple(slot);	/* it may point into the versions freed here */
 			if (scan->an_vers.n > 0)
 				aetam_free_versions(&scan->an_vers);
-			aetam_parse_versions(rel, scan->an_rowid, &scan->an_row, &scan->an_vers);
+			/* the images are copies: the cursor's row need not outlive this */
+			aetam_parse_versions(rel, scan->an_rowid, &row, &scan->an_vers);
 			scan->an_next = 0;
 		}
 	}
