@@ -94,13 +94,16 @@ typedef struct CommitShared
 	 */
 	pg_atomic_uint64 pg_flush_wanted;
 	/*
-	 * The end of the latest asynchronous commit record (of a transaction
-	 * that did not commit through Aether's log) seen unflushed at its
-	 * commit. A commit through Aether's log flushes PostgreSQL's WAL up to
-	 * it first: the committing transaction may have read that one's
-	 * changes, and PostgreSQL makes every earlier commit durable with a
-	 * synchronous one (aetam_commit_note_async).
+	 * Asynchronous commits (of transactions that do not commit through
+	 * Aether's log) leave PostgreSQL's WAL unflushed; a commit through
+	 * Aether's log may have read their changes, so it flushes PostgreSQL's
+	 * WAL first, as a synchronous commit in PostgreSQL makes every earlier
+	 * one durable. async_pending counts those between PRE_COMMIT (before
+	 * they become visible) and the end of their commit, async_commit_end is
+	 * the end of the latest one's commit record
+	 * (aetam_commit_announce_async, aetam_commit_note_async).
 	 */
+	pg_atomic_uint32 async_pending;
 	pg_atomic_uint64 async_commit_end;
 	pg_atomic_uint64 pg_flushes_for_pruning;	/* done by the worker */
 	Latch	   *worker_latch;	/* NULL: no worker running */
@@ -148,6 +151,7 @@ aetam_commit_shmem_init(void)
 		pg_atomic_init_u64(&shared->commits, 0);
 		pg_atomic_init_u64(&shared->pg_flush_wanted, 0);
 		pg_atomic_init_u64(&shared->async_commit_end, 0);
+		pg_atomic_init_u32(&shared->async_pending, 0);
 		pg_atomic_init_u64(&shared->pg_flushes_for_pruning, 0);
 		shared->worker_latch = NULL;
 		shared->nprocs = aetam_total_procs();
@@ -324,7 +328,13 @@ aetam_commit_fast(ae_engine *eng)
 		aetam_raise(st, NULL);
 	}
 
-	/* every asynchronous commit before this one becomes durable with it */
+	/*
+	 * Every asynchronous commit before this one becomes durable with it:
+	 * those still committing (their records are inserted before they become
+	 * visible: flush all that is inserted), and those done.
+	 */
+	if (pg_atomic_read_u32(&shared->async_pending) > 0)
+		aetam_flush_pg_wal();
 	needed = pg_atomic_read_u64(&shared->async_commit_end);
 	if (needed != InvalidXLogRecPtr && XLogNeedsFlush(needed))
 		XLogFlush(needed);
@@ -420,26 +430,50 @@ aetam_commit_flushes_for_pruning(void)
 	return shared ? pg_atomic_read_u64(&shared->pg_flushes_for_pruning) : 0;
 }
 
+/* this backend's transaction is counted in async_pending */
+static bool announced_async = false;
+
 /*
- * At the end of every commit (any transaction, aether or not): a commit
- * record left unflushed (synchronous_commit = off, or a transaction that
- * wrote no WAL) raises async_commit_end, unless the commit went through
- * Aether's log (durable there).
+ * At PRE_COMMIT of every transaction (aether or not), after its aether
+ * commit was logged, if any: a transaction with an xid that does not
+ * commit through Aether's log, and whose commit record PostgreSQL will not
+ * flush (synchronous_commit = off, or no WAL written), is counted in
+ * async_pending until aetam_commit_note_async. Counting one that turns out
+ * synchronous costs only a flush a fast commit did not need.
  */
 void
-aetam_commit_note_async(void)
+aetam_commit_announce_async(void)
 {
-	static XLogRecPtr noted = InvalidXLogRecPtr;
-	XLogRecPtr	end = XactLastCommitEnd;
-	uint64		cur;
-
-	if (shared == NULL || end == noted || end == InvalidXLogRecPtr ||
-		(MyProc != NULL && pg_atomic_read_u64(my_window()) != 0) || !XLogNeedsFlush(end))
+	if (shared == NULL || announced_async || !TransactionIdIsValid(GetTopTransactionIdIfAny()) ||
+		(MyProc != NULL && pg_atomic_read_u64(my_window()) != 0))
 		return;
-	noted = end;
-	cur = pg_atomic_read_u64(&shared->async_commit_end);
-	while (cur < end && !pg_atomic_compare_exchange_u64(&shared->async_commit_end, &cur, end))
-		;
+	if (synchronous_commit > SYNCHRONOUS_COMMIT_OFF && XactLastRecEnd != InvalidXLogRecPtr)
+		return;					/* PostgreSQL flushes its commit record */
+	pg_atomic_fetch_add_u32(&shared->async_pending, 1);
+	announced_async = true;
+}
+
+/*
+ * At the end of the transaction (COMMIT, ABORT, PREPARE): an announced
+ * commit raises async_commit_end to its commit record's end, then leaves
+ * async_pending (in that order: a fast commit that no longer counts it sees
+ * its end).
+ */
+void
+aetam_commit_note_async(bool committed)
+{
+	if (!announced_async)
+		return;
+	if (committed && XactLastCommitEnd != InvalidXLogRecPtr)
+	{
+		uint64		cur = pg_atomic_read_u64(&shared->async_commit_end);
+
+		while (cur < XactLastCommitEnd &&
+			   !pg_atomic_compare_exchange_u64(&shared->async_commit_end, &cur, XactLastCommitEnd))
+			;
+	}
+	pg_atomic_fetch_sub_u32(&shared->async_pending, 1);
+	announced_async = false;
 }
 
 /* Commits through Aether's log alone since the server started (pg_stat_aether_wal). */

@@ -37,7 +37,8 @@ typedef struct PruneCandidate
 {
 	RelFileNode rnode;
 	uint64		rowid;
-	TransactionId writer;		/* the transaction that left the old version */
+	TransactionId writer;		/* the (top-level) transaction that left the old version */
+	TransactionId stamped;		/* the xid it stamped there: its subtransaction's, if any */
 	int			tries;
 } PruneCandidate;
 
@@ -63,6 +64,7 @@ aetam_prune_note(Relation rel, uint64 rowid)
 	c->rnode = rel->rd_node;
 	c->rowid = rowid;
 	c->writer = GetTopTransactionIdIfAny();
+	c->stamped = GetCurrentTransactionIdIfAny();
 	c->tries = 0;
 }
 
@@ -92,14 +94,15 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 
 	/*
 	 * A later transaction changed the row since (a hot row): the newest
-	 * version is neither the writer's nor deleted by it. That transaction
-	 * noted the row itself, and its prune, or the next change's, drops what
-	 * is dead then. Rewriting the row now would only add a write to the
-	 * hottest rows.
+	 * version is neither the writer's nor deleted by it (compared with the
+	 * xid the writer stamped: a subtransaction's inside a savepoint). That
+	 * transaction noted the row itself, and its prune, or the next change's,
+	 * drops what is dead then (or VACUUM, should its note be lost).
+	 * Rewriting the row now would only add a write to the hottest rows.
 	 */
-	if (TransactionIdIsValid(c->writer) && vers.n > 0 &&
-		!TransactionIdEquals(HeapTupleHeaderGetRawXmin(vers.v[0]), c->writer) &&
-		!TransactionIdEquals(HeapTupleHeaderGetRawXmax(vers.v[0]), c->writer))
+	if (TransactionIdIsValid(c->stamped) && vers.n > 0 &&
+		!TransactionIdEquals(HeapTupleHeaderGetRawXmin(vers.v[0]), c->stamped) &&
+		!TransactionIdEquals(HeapTupleHeaderGetRawXmax(vers.v[0]), c->stamped))
 		return true;
 	keep = palloc(sizeof(HeapTupleHeader) * vers.n);
 	keeplen = palloc(sizeof(uint32) * vers.n);

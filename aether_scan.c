@@ -603,7 +603,8 @@ aetam_scan_analyze_next_block(TableScanDesc sscan, BlockNumber blockno,
 	scan->lo = (uint64) blockno * AETAM_ROWS_PER_BLOCK;
 	scan->hi = scan->lo + AETAM_ROWS_PER_BLOCK;
 	scan->have_pos = false;
-	scan->an_vers.n = 0;
+	if (scan->an_vers.n > 0)	/* the slot was cleared when the last block ended */
+		aetam_free_versions(&scan->an_vers);
 	scan->an_next = 0;
 	open_cursor(scan, ForwardScanDirection);
 	return true;

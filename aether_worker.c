@@ -182,12 +182,11 @@ aether_worker_main(Datum arg)
 	{
 		ae_engine_stats s;
 		ae_lsn		redo;
-		long		wait_ms = 200 - (long) (GetCurrentTimestamp() - last_tick) / 1000;
+		int64		wait_ms = 200 - (GetCurrentTimestamp() - last_tick) / 1000;
 
 		/* woken early by aetam_commit_flush_soon: only that flush, until the tick */
-		if (wait_ms > 0)
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 wait_ms, PG_WAIT_EXTENSION);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 (long) Max(Min(wait_ms, 200), 0), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();	/* absorbs barriers, e.g. DROP DATABASE's smgr release */
 
@@ -198,7 +197,8 @@ aether_worker_main(Datum arg)
 		 */
 		if (!TimestampDifferenceExceeds(last_pruning_flush, GetCurrentTimestamp(),
 										PRUNING_FLUSH_MIN_MS))
-			pg_usleep(PRUNING_FLUSH_MIN_MS * 1000L);
+			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 PRUNING_FLUSH_MIN_MS, PG_WAIT_EXTENSION);
 		if (aetam_commit_flush_wanted())
 			last_pruning_flush = GetCurrentTimestamp();
 		if (!TimestampDifferenceExceeds(last_tick, GetCurrentTimestamp(), 200) &&

@@ -135,12 +135,13 @@ aether_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 			log_for_commit(false);
+			aetam_commit_announce_async();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
 			log_for_commit(true);
 			break;
 		case XACT_EVENT_COMMIT:
-			aetam_commit_note_async();
+			aetam_commit_note_async(true);
 			aetam_commit_xact_end(false);
 			drop_pending_deletes(true);
 			wrote_this_xact = false;
@@ -148,6 +149,7 @@ aether_xact_callback(XactEvent event, void *arg)
 			aetam_undo_xact_end(false, false);
 			break;
 		case XACT_EVENT_ABORT:
+			aetam_commit_note_async(false);
 			aetam_commit_xact_end(true);
 			drop_pending_deletes(false);
 			wrote_this_xact = false;
@@ -157,6 +159,7 @@ aether_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			aetam_commit_note_async(false);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
 			aetam_undo_xact_end(false, false);
