@@ -426,6 +426,7 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 	Relation	rel = f->base.rel;
 	uint64		rowid = aetam_tid_to_rowid(tid);
 	AetamVersions vers;
+	HeapTuple	single;
 	int			i;
 
 	*call_again = false;
@@ -436,6 +437,29 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 		if (all_dead)
 			*all_dead = true;
 		return false;
+	}
+	single = aetam_single_version_tuple(rel, rowid, &f->row, slot->tts_mcxt);
+	if (single)
+	{
+		/* the common case, one version: built once, straight into the slot's memory */
+		vers.n = 1;
+		vers.v = &single->t_data;
+		vers.len = &single->t_len;
+		i = aetam_visible_version(rel, &vers, snapshot);
+		conflict_out(rel, &vers, i, snapshot);
+		if (i < 0)
+		{
+			if (all_dead)
+				*all_dead = aetam_version_dead(single->t_data, GlobalVisTestFor(rel));
+			pfree(single);
+			return false;
+		}
+		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetRawXmin(single->t_data));
+		if (TTS_IS_HEAPTUPLE(slot))
+			ExecStoreHeapTuple(single, slot, true);
+		else
+			ExecForceStoreHeapTuple(single, slot, true);
+		return true;
 	}
 	aetam_parse_versions(rel, rowid, &f->row, &vers);
 	i = aetam_visible_version(rel, &vers, snapshot);
