@@ -170,6 +170,7 @@ extern TM_Result aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapsh
 								  TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
 								  LockWaitPolicy wait_policy, uint8 flags,
 								  TM_FailureData *tmfd);
+extern void aetam_store_tuple(TupleTableSlot *slot, HeapTuple tup);
 extern void aetam_store_version(TupleTableSlot *slot, HeapTupleHeader tup, uint32 len,
 								uint64 rowid, Oid relid);
 
@@ -259,7 +260,7 @@ extern void aetam_xact_wrote(void);
 extern TransactionId aetam_xid_for_write(void);
 /* aether_visibility.c: is xid's (asynchronous) commit record durable yet? */
 extern bool aetam_commit_is_durable(TransactionId xid);
-extern void aetam_make_commit_durable(TransactionId xid);
+extern void aetam_make_commits_durable(void);
 
 /* aether_utility.c */
 extern void aetam_utility_init(void);

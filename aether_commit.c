@@ -365,6 +365,18 @@ aetam_commit_fast(ae_engine *eng)
 	return true;
 }
 
+/* Raise *v to to if it is lower (an atomic max); true if this call raised it. */
+static bool
+raise_to(pg_atomic_uint64 *v, uint64 to)
+{
+	uint64		cur = pg_atomic_read_u64(v);
+
+	while (cur < to)
+		if (pg_atomic_compare_exchange_u64(v, &cur, to))
+			return true;
+	return false;
+}
+
 /*
  * Ask the worker to flush PostgreSQL's WAL up to xid's commit record soon,
  * so that the versions xid replaced can be pruned (aether_prune.c,
@@ -377,22 +389,14 @@ bool
 aetam_commit_flush_soon(TransactionId xid)
 {
 	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
-	uint64		cur;
 	Latch	   *latch;
 
 	if (shared == NULL || (latch = shared->worker_latch) == NULL)
 		return false;
 	if (XLogRecPtrIsInvalid(lsn))
 		return true;
-	cur = pg_atomic_read_u64(&shared->pg_flush_wanted);
-	while (cur < lsn)
-	{
-		if (pg_atomic_compare_exchange_u64(&shared->pg_flush_wanted, &cur, lsn))
-		{
-			SetLatch(latch);
-			break;
-		}
-	}
+	if (raise_to(&shared->pg_flush_wanted, lsn))
+		SetLatch(latch);
 	return true;
 }
 
@@ -465,13 +469,7 @@ aetam_commit_note_async(bool committed)
 	if (!announced_async)
 		return;
 	if (committed && XactLastCommitEnd != InvalidXLogRecPtr)
-	{
-		uint64		cur = pg_atomic_read_u64(&shared->async_commit_end);
-
-		while (cur < XactLastCommitEnd &&
-			   !pg_atomic_compare_exchange_u64(&shared->async_commit_end, &cur, XactLastCommitEnd))
-			;
-	}
+		(void) raise_to(&shared->async_commit_end, XactLastCommitEnd);
 	pg_atomic_fetch_sub_u32(&shared->async_pending, 1);
 	announced_async = false;
 }

@@ -138,10 +138,17 @@ aetam_store_version(TupleTableSlot *slot, HeapTupleHeader tup, uint32 len,
 	old = MemoryContextSwitchTo(slot->tts_mcxt);
 	copy = heap_copytuple(&td);
 	MemoryContextSwitchTo(old);
+	aetam_store_tuple(slot, copy);
+}
+
+/* Hand tup, allocated in slot->tts_mcxt, to the slot, which frees it. */
+void
+aetam_store_tuple(TupleTableSlot *slot, HeapTuple tup)
+{
 	if (TTS_IS_HEAPTUPLE(slot))
-		ExecStoreHeapTuple(copy, slot, true);
+		ExecStoreHeapTuple(tup, slot, true);
 	else
-		ExecForceStoreHeapTuple(copy, slot, true);
+		ExecForceStoreHeapTuple(tup, slot, true);
 }
 
 static void
@@ -340,7 +347,7 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 		if (!(older->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(older->t_infomask) &&
 			!aetam_commit_is_durable(deleter) &&
 			(rs->vers.n - Max(rs->base, 0) > HOT_ROW_MAX_VERSIONS || !aetam_commit_flush_soon(deleter)))
-			aetam_make_commit_durable(deleter);
+			aetam_make_commits_durable();
 	}
 	for (int i = Max(rs->base, 0) + 1; i < rs->vers.n; i++)
 	{

@@ -181,7 +181,7 @@ aetam_prune_pending(Relation rel)
 				if (ncandidates < PRUNE_LIST_SIZE / 4 ||
 					(ncandidates < PRUNE_LIST_SIZE * 3 / 4 && aetam_commit_flush_soon(c->writer)))
 					break;
-				aetam_make_commit_durable(c->writer);
+				aetam_make_commits_durable();
 			}
 			if (vistest == NULL)
 				vistest = GlobalVisTestFor(rel);

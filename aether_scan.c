@@ -181,10 +181,7 @@ store_visible(Relation rel, uint64 rowid, const ae_bytes *row, Snapshot snapshot
 			pfree(tup);
 			return false;
 		}
-		if (TTS_IS_HEAPTUPLE(slot))
-			ExecStoreHeapTuple(tup, slot, true);
-		else
-			ExecForceStoreHeapTuple(tup, slot, true);
+		aetam_store_tuple(slot, tup);
 		return true;
 	}
 	aetam_parse_versions(rel, rowid, row, &vers);
@@ -455,10 +452,7 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 			return false;
 		}
 		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetRawXmin(single->t_data));
-		if (TTS_IS_HEAPTUPLE(slot))
-			ExecStoreHeapTuple(single, slot, true);
-		else
-			ExecForceStoreHeapTuple(single, slot, true);
+		aetam_store_tuple(slot, single);
 		return true;
 	}
 	aetam_parse_versions(rel, rowid, &f->row, &vers);

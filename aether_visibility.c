@@ -296,12 +296,12 @@ aetam_commit_is_durable(TransactionId xid)
 }
 
 /*
- * Make xid's commit durable, and every commit before it: all of
- * PostgreSQL's WAL inserted so far, so that the versions other recent
- * asynchronous commits replaced can go as well without another flush.
+ * Make every commit so far durable (a pruner that cannot wait for one):
+ * all of PostgreSQL's WAL inserted so far, so that the versions other
+ * recent asynchronous commits replaced can go as well without another flush.
  */
 void
-aetam_make_commit_durable(TransactionId xid)
+aetam_make_commits_durable(void)
 {
 	if (!RecoveryInProgress())
 		aetam_flush_pg_wal();

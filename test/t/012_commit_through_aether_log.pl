@@ -44,10 +44,17 @@ CREATE TABLE h (id int);
 # a session that stays open: X2, then an in-flight transaction
 my $bg = $node->background_psql('postgres');
 
-my $walwriter = $node->safe_psql('postgres',
-	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
-ok($walwriter =~ /^\d+$/, 'found the WAL writer');
-kill 'STOP', $walwriter;
+# Stop (SIGSTOP) the WAL writer of the running server; returns its pid.
+sub stop_walwriter
+{
+	my $pid = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
+	ok($pid =~ /^\d+$/, 'found the WAL writer');
+	kill 'STOP', $pid;
+	return $pid;
+}
+
+my $walwriter = stop_walwriter();
 
 $bg->query_safe(
 	q{BEGIN;
@@ -121,9 +128,7 @@ unlike(slurp_file($node->logfile, $logpos), qr/restored \d+ commits/,
 # A transaction that fails after its commit record reached Aether's log
 # (aether.debug_fail_commit injects the error) must stay aborted after a
 # crash: the error report logs its abort in Aether's log first.
-$walwriter = $node->safe_psql('postgres',
-	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
-kill 'STOP', $walwriter;
+$walwriter = stop_walwriter();
 my ($fret, $fout, $ferr) = $node->psql('postgres',
 	"SET aether.debug_fail_commit = on; INSERT INTO t VALUES (50, 'failed commit')");
 like($ferr, qr/injected failure after the commit record/, 'the commit fails after its record is logged');
@@ -140,9 +145,7 @@ unlike(slurp_file($node->logfile, $logpos), qr/restored \d+ commits/,
 # names it in Aether's log; a commit through Aether's log alone makes that
 # row durable. After a crash the row must still be usable (PostgreSQL must
 # know the MultiXact: aether_rowlock.c flushes its WAL first).
-$walwriter = $node->safe_psql('postgres',
-	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
-kill 'STOP', $walwriter;
+$walwriter = stop_walwriter();
 my @lockers = map { $node->background_psql('postgres') } 1 .. 2;
 $_->query_safe('BEGIN; SELECT id FROM t WHERE id = 10 FOR SHARE') for @lockers;
 $node->safe_psql('postgres', "INSERT INTO t VALUES (12, 'after the lock')");
@@ -166,9 +169,7 @@ is( $node->safe_psql(
 # completed page first (once per page of commit records), and the WAL writer
 # is not woken for nearly every commit. With the WAL writer stopped, only
 # that flush can move the flushed position.
-$walwriter = $node->safe_psql('postgres',
-	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
-kill 'STOP', $walwriter;
+$walwriter = stop_walwriter();
 $node->safe_psql('postgres',
 	'SET synchronous_commit = off; INSERT INTO h SELECT generate_series(1, 3000)');
 my $page = $node->safe_psql('postgres',
@@ -198,9 +199,7 @@ for my $i (1 .. 3)
 # every earlier commit durable with a synchronous one, so F's commit must
 # flush PostgreSQL's WAL past D's commit record first. Otherwise a crash
 # would keep F and lose D (D's other row gone, F's update of D's row kept).
-$walwriter = $node->safe_psql('postgres',
-	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'");
-kill 'STOP', $walwriter;
+$walwriter = stop_walwriter();
 my $d_end = $node->safe_psql('postgres', q{SET synchronous_commit = off;
 BEGIN; INSERT INTO t VALUES (60, 'd'), (61, 'd'); COMMIT;
 SELECT pg_current_wal_insert_lsn();});
