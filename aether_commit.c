@@ -93,6 +93,8 @@ typedef struct CommitShared
 	 * the worker to flush PostgreSQL's WAL up to here (aetam_commit_flush_soon).
 	 */
 	pg_atomic_uint64 pg_flush_wanted;
+	/* fast commits ask the worker to flush completed pages of commit records */
+	pg_atomic_uint64 page_flush_wanted;
 	/*
 	 * Asynchronous commits (of transactions that do not commit through
 	 * Aether's log) leave PostgreSQL's WAL unflushed; a commit through
@@ -150,6 +152,7 @@ aetam_commit_shmem_init(void)
 			pg_atomic_init_u64(&shared->durable[i], 0);
 		pg_atomic_init_u64(&shared->commits, 0);
 		pg_atomic_init_u64(&shared->pg_flush_wanted, 0);
+		pg_atomic_init_u64(&shared->page_flush_wanted, 0);
 		pg_atomic_init_u64(&shared->async_commit_end, 0);
 		pg_atomic_init_u32(&shared->async_pending, 0);
 		pg_atomic_init_u64(&shared->pg_flushes_for_pruning, 0);
@@ -253,16 +256,20 @@ fast_commit_possible(int nsub)
 		shared != NULL && MyProc != NULL;
 }
 
+static bool request_pg_flush(pg_atomic_uint64 *wanted, XLogRecPtr upto);
+
 /*
  * PostgreSQL now writes this transaction's commit record asynchronously
  * (XLogSetAsyncXactLSN), which wakes the WAL writer whenever a completed
  * WAL page is not yet flushed. The WAL writer flushes only every
  * wal_writer_delay (or wal_writer_flush_after), so with only such commits
  * coming, nearly every commit would wake it again, for a write and no
- * flush: a signal and two context switches per commit. Flushing
- * PostgreSQL's WAL up to its last completed page here, which is needed once
- * per page of commit records (about 150 commits), keeps those wakeups to
- * one per page.
+ * flush: a signal and two context switches per commit. So once per page of
+ * commit records (about 150 commits), the first commit to see a completed
+ * page unflushed asks Aether's worker to flush PostgreSQL's WAL. Not the
+ * committing backend itself: that fsync would hold the transaction's row
+ * locks (this is PRE_COMMIT), which other sessions may be waiting for. With
+ * no worker running, the backend flushes.
  */
 static void
 keep_wal_writer_asleep(void)
@@ -270,7 +277,7 @@ keep_wal_writer_asleep(void)
 	XLogRecPtr	page = GetXLogInsertRecPtr();
 
 	page -= page % XLOG_BLCKSZ;
-	if (page > GetFlushRecPtr(NULL))
+	if (page > GetFlushRecPtr(NULL) && !request_pg_flush(&shared->page_flush_wanted, page))
 		XLogFlush(page);
 }
 
@@ -378,26 +385,39 @@ raise_to(pg_atomic_uint64 *v, uint64 to)
 }
 
 /*
+ * Ask the worker to flush PostgreSQL's WAL up to upto soon: raise *wanted
+ * and wake the worker if this raised it (requests coalesce: the worker
+ * flushes everything inserted by then). False when no worker is running.
+ */
+static bool
+request_pg_flush(pg_atomic_uint64 *wanted, XLogRecPtr upto)
+{
+	Latch	   *latch;
+
+	if (shared == NULL || (latch = shared->worker_latch) == NULL)
+		return false;
+	if (raise_to(wanted, upto))
+		SetLatch(latch);
+	return true;
+}
+
+/*
  * Ask the worker to flush PostgreSQL's WAL up to xid's commit record soon,
  * so that the versions xid replaced can be pruned (aether_prune.c,
  * aether_modify.c): the asking backend goes on without waiting for an
- * fsync while it may hold row locks others wait for. Requests coalesce:
- * the worker flushes up to the highest one. False when no worker is
- * running (the caller then flushes itself if it cannot wait).
+ * fsync while it may hold row locks others wait for. False when no worker
+ * is running (the caller then flushes itself if it cannot wait).
  */
 bool
 aetam_commit_flush_soon(TransactionId xid)
 {
 	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
-	Latch	   *latch;
 
-	if (shared == NULL || (latch = shared->worker_latch) == NULL)
+	if (shared == NULL || shared->worker_latch == NULL)
 		return false;
 	if (XLogRecPtrIsInvalid(lsn))
 		return true;
-	if (raise_to(&shared->pg_flush_wanted, lsn))
-		SetLatch(latch);
-	return true;
+	return request_pg_flush(&shared->pg_flush_wanted, lsn);
 }
 
 /* The worker: announce (latch) or withdraw (NULL) itself for aetam_commit_flush_soon. */
@@ -408,23 +428,26 @@ aetam_commit_set_worker(Latch *latch)
 		shared->worker_latch = latch;
 }
 
-/* The worker: flush PostgreSQL's WAL as aetam_commit_flush_soon asked; true if it did. */
+/*
+ * The worker: flush PostgreSQL's WAL as pruning (aetam_commit_flush_soon)
+ * or fast commits (keep_wal_writer_asleep) asked; true if it did.
+ */
 bool
 aetam_commit_flush_wanted(void)
 {
-	XLogRecPtr	wanted;
+	XLogRecPtr	for_pruning, for_pages;
 
 	if (shared == NULL || RecoveryInProgress())
 		return false;
-	wanted = pg_atomic_read_u64(&shared->pg_flush_wanted);
-	if (wanted != InvalidXLogRecPtr && XLogNeedsFlush(wanted))
-	{
-		/* everything inserted so far: the next requests are likely covered */
-		aetam_flush_pg_wal();
+	for_pruning = pg_atomic_read_u64(&shared->pg_flush_wanted);
+	for_pages = pg_atomic_read_u64(&shared->page_flush_wanted);
+	if (!XLogNeedsFlush(Max(for_pruning, for_pages)))
+		return false;
+	if (for_pruning != InvalidXLogRecPtr && XLogNeedsFlush(for_pruning))
 		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_pruning, 1);
-		return true;
-	}
-	return false;
+	/* everything inserted so far: the next requests are likely covered */
+	aetam_flush_pg_wal();
+	return true;
 }
 
 /* Flushes of PostgreSQL's WAL the worker did for pruning (pg_stat_aether_wal). */

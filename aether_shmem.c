@@ -36,7 +36,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 int			aetam_pool_pages = 16384;	/* 128 MB */
-static int	wal_buffer_kb = 16384;
+static int	wal_buffer_kb = 4096;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -281,9 +281,16 @@ _PG_init(void)
 							"Size of Aether's buffer pool.",
 							NULL, &aetam_pool_pages, 16384, 64, INT_MAX / 2,
 							PGC_POSTMASTER, GUC_UNIT_BLOCKS, NULL, NULL, NULL);
+	/*
+	 * 4MB, not more: a process maps each page of shared memory on its first
+	 * touch (a page fault, about 10-30 us in a virtual machine), and the
+	 * log buffer is written all over by every writing backend, so each new
+	 * connection pays once per page of it. A commit needs only its own
+	 * few KB buffered; bulk loads write the log out as the buffer fills.
+	 */
 	DefineCustomIntVariable("aether.wal_buffers",
 							"Size of Aether's log buffer.",
-							NULL, &wal_buffer_kb, 16384, 64, 1024 * 1024,
+							NULL, &wal_buffer_kb, 4096, 64, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	aetam_host_init(&host);
 	prev_shmem_request_hook = shmem_request_hook;

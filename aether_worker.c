@@ -13,8 +13,9 @@
  *     half-recovered data.
  *  2. When pruning asks (aetam_commit_flush_soon), it flushes PostgreSQL's
  *     WAL up to asynchronous commit records, so the versions those
- *     transactions replaced can go without a backend waiting for the fsync.
- *     Every 200 ms it makes the log durable for transactions that committed
+ *     transactions replaced can go without a backend waiting for the fsync;
+ *     and when fast commits ask, up to their last completed page of commit
+ *     records (aether_commit.c, keep_wal_writer_asleep). Every 200 ms it makes the log durable for transactions that committed
  *     with synchronous_commit = off (so their tail is durable within about
  *     200 ms), creates the next log segment ahead of the writers
  *     (aetam_log_preallocate), and removes the rows of rolled-back work
@@ -191,7 +192,8 @@ aether_worker_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();	/* absorbs barriers, e.g. DROP DATABASE's smgr release */
 
 		/*
-		 * At most one flush for pruning per PRUNING_FLUSH_MIN_MS: each is an
+		 * At most one flush of PostgreSQL's WAL (for pruning or for pages of
+		 * fast-commit records) per PRUNING_FLUSH_MIN_MS: each is an
 		 * fsync that holds PostgreSQL's WALWriteLock, and versions may as
 		 * well wait that long.
 		 */
