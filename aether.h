@@ -140,6 +140,21 @@ extern void aetam_parse_versions(Relation rel, uint64 rowid, const ae_bytes *row
 extern void aetam_free_versions(AetamVersions *vers);
 extern HeapTuple aetam_single_version_tuple(Relation rel, uint64 rowid, const ae_bytes *row,
 											MemoryContext cxt);
+
+/*
+ * A row parsed for a reader: vers.v[i] is version i's heap tuple header
+ * only (enough for visibility), aetam_headers_tuple builds a whole version.
+ */
+typedef struct AetamHeaders
+{
+	AetamVersions vers;
+	struct ae_row_version *rv;	/* the decoded versions (pointing into the row) */
+	uint64		rowid;
+} AetamHeaders;
+
+extern void aetam_parse_headers(Relation rel, uint64 rowid, const ae_bytes *row, AetamHeaders *h);
+extern HeapTuple aetam_headers_tuple(Relation rel, AetamHeaders *h, int i, MemoryContext cxt);
+extern void aetam_free_headers(AetamHeaders *h);
 extern void aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *len,
 							int n, ae_bytes *out);
 extern bool aetam_version_visible(Relation rel, HeapTupleHeader tup, Snapshot snapshot);

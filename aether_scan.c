@@ -161,6 +161,7 @@ store_visible(Relation rel, uint64 rowid, const ae_bytes *row, Snapshot snapshot
 			  TupleTableSlot *slot)
 {
 	AetamVersions vers;
+	AetamHeaders h;
 	int			i;
 	HeapTuple	tup = aetam_single_version_tuple(rel, rowid, row, slot->tts_mcxt);
 
@@ -184,12 +185,13 @@ store_visible(Relation rel, uint64 rowid, const ae_bytes *row, Snapshot snapshot
 		aetam_store_tuple(slot, tup);
 		return true;
 	}
-	aetam_parse_versions(rel, rowid, row, &vers);
-	i = aetam_visible_version(rel, &vers, snapshot);
-	conflict_out(rel, &vers, i, snapshot);
+	/* several versions: judged on their headers, only the visible one is built */
+	aetam_parse_headers(rel, rowid, row, &h);
+	i = aetam_visible_version(rel, &h.vers, snapshot);
+	conflict_out(rel, &h.vers, i, snapshot);
 	if (i >= 0)
-		aetam_store_version(slot, vers.v[i], vers.len[i], rowid, RelationGetRelid(rel));
-	aetam_free_versions(&vers);
+		aetam_store_tuple(slot, aetam_headers_tuple(rel, &h, i, slot->tts_mcxt));
+	aetam_free_headers(&h);
 	return i >= 0;
 }
 
@@ -423,6 +425,7 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 	Relation	rel = f->base.rel;
 	uint64		rowid = aetam_tid_to_rowid(tid);
 	AetamVersions vers;
+	AetamHeaders h;
 	HeapTuple	single;
 	int			i;
 
@@ -455,23 +458,24 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 		aetam_store_tuple(slot, single);
 		return true;
 	}
-	aetam_parse_versions(rel, rowid, &f->row, &vers);
-	i = aetam_visible_version(rel, &vers, snapshot);
-	conflict_out(rel, &vers, i, snapshot);
+	/* several versions: judged on their headers, only the visible one is built */
+	aetam_parse_headers(rel, rowid, &f->row, &h);
+	i = aetam_visible_version(rel, &h.vers, snapshot);
+	conflict_out(rel, &h.vers, i, snapshot);
 	if (i >= 0)
 	{
-		aetam_store_version(slot, vers.v[i], vers.len[i], rowid, RelationGetRelid(rel));
-		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetRawXmin(vers.v[i]));
+		aetam_store_tuple(slot, aetam_headers_tuple(rel, &h, i, slot->tts_mcxt));
+		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetRawXmin(h.vers.v[i]));
 	}
 	else if (all_dead)
 	{
 		GlobalVisState *vistest = GlobalVisTestFor(rel);
 
 		*all_dead = true;
-		for (int j = 0; j < vers.n && *all_dead; j++)
-			*all_dead = aetam_version_dead(vers.v[j], vistest);
+		for (int j = 0; j < h.vers.n && *all_dead; j++)
+			*all_dead = aetam_version_dead(h.vers.v[j], vistest);
 	}
-	aetam_free_versions(&vers);
+	aetam_free_headers(&h);
 	return i >= 0;
 }
 

@@ -92,31 +92,98 @@ raise_corrupt_row(Relation rel, uint64 rowid)
 					ae_error_last()->message)));
 }
 
+/* Version rv of row rowid as a heap tuple in one chunk of cxt (as heap_copytuple makes them). */
+static HeapTuple
+version_tuple(Relation rel, uint64 rowid, const ae_row_version *rv, MemoryContext cxt)
+{
+	uint32		len = image_hoff(rv) + rv->datalen;
+	HeapTuple	tup = MemoryContextAlloc(cxt, HEAPTUPLESIZE + len);
+
+	tup->t_data = (HeapTupleHeader) ((char *) tup + HEAPTUPLESIZE);
+	tup->t_len = len;
+	tup->t_tableOid = RelationGetRelid(rel);
+	aetam_rowid_to_tid(rowid, &tup->t_self);
+	fill_image(rv, rowid, tup->t_data);
+	return tup;
+}
+
 /*
  * The common case of a read, a row with one version: that version as a heap
- * tuple in one chunk of cxt (as heap_copytuple makes them), ready to hand to
- * a slot. NULL when the row has several versions (take the general path).
+ * tuple in one chunk of cxt, ready to hand to a slot. NULL when the row has
+ * several versions (take the general path).
  */
 HeapTuple
 aetam_single_version_tuple(Relation rel, uint64 rowid, const ae_bytes *row, MemoryContext cxt)
 {
 	ae_row_version rv;
-	HeapTuple	tup;
-	uint32		len;
 	int			n;
 
 	if (row->len < 1 || (unsigned char) row->data[0] != AE_ROW_SINGLE)
 		return NULL;
 	if (ae_row_parse(row->data, row->len, &rv, 1, &n) != AE_OK)
 		raise_corrupt_row(rel, rowid);
-	len = image_hoff(&rv) + rv.datalen;
-	tup = MemoryContextAlloc(cxt, HEAPTUPLESIZE + len);
-	tup->t_data = (HeapTupleHeader) ((char *) tup + HEAPTUPLESIZE);
-	tup->t_len = len;
-	tup->t_tableOid = RelationGetRelid(rel);
-	aetam_rowid_to_tid(rowid, &tup->t_self);
-	fill_image(&rv, rowid, tup->t_data);
-	return tup;
+	return version_tuple(rel, rowid, &rv, cxt);
+}
+
+/* room for a version's heap tuple header without its null bitmap */
+#define HEADER_ONLY_SIZE MAXALIGN(SizeofHeapTupleHeader)
+
+/*
+ * Parse row rowid for a reader: h->vers.v[i] is version i's heap tuple
+ * header alone (no null bitmap, no data: what visibility looks at), and
+ * aetam_headers_tuple builds the one version the reader wants. So the
+ * versions a snapshot skips (a hot row holds several) are never copied.
+ * h points into row, which must stay valid until aetam_free_headers.
+ */
+void
+aetam_parse_headers(Relation rel, uint64 rowid, const ae_bytes *row, AetamHeaders *h)
+{
+	ae_row_version small[8];
+	int			n;
+	char	   *mem;
+	ae_status	st = ae_row_parse(row->data, row->len, small, lengthof(small), &n);
+
+	if (st != AE_OK)
+		raise_corrupt_row(rel, rowid);
+	mem = palloc(n * (sizeof(ae_row_version) + sizeof(HeapTupleHeader) + sizeof(uint32) +
+					  HEADER_ONLY_SIZE));
+	h->rowid = rowid;
+	h->rv = (ae_row_version *) mem;
+	h->vers.n = n;
+	h->vers.v = (HeapTupleHeader *) (mem + n * sizeof(ae_row_version));
+	h->vers.len = (uint32 *) (mem + n * (sizeof(ae_row_version) + sizeof(HeapTupleHeader)));
+	if (n <= (int) lengthof(small))
+		memcpy(h->rv, small, n * sizeof(ae_row_version));
+	else if (ae_row_parse(row->data, row->len, h->rv, n, &n) != AE_OK)
+		raise_corrupt_row(rel, rowid);
+	for (int i = 0; i < n; i++)
+	{
+		HeapTupleHeader t = (HeapTupleHeader) (mem + n * (sizeof(ae_row_version) +
+														  sizeof(HeapTupleHeader) +
+														  sizeof(uint32)) +
+											   i * HEADER_ONLY_SIZE);
+		ae_row_version hdr = h->rv[i];
+
+		hdr.bitslen = 0;		/* the header only: fill_image copies no bitmap, no data */
+		hdr.datalen = 0;
+		fill_image(&hdr, rowid, t);
+		h->vers.v[i] = t;
+		h->vers.len[i] = HEADER_ONLY_SIZE;
+	}
+}
+
+/* Version i of a row parsed by aetam_parse_headers, as a whole heap tuple in cxt. */
+HeapTuple
+aetam_headers_tuple(Relation rel, AetamHeaders *h, int i, MemoryContext cxt)
+{
+	return version_tuple(rel, h->rowid, &h->rv[i], cxt);
+}
+
+void
+aetam_free_headers(AetamHeaders *h)
+{
+	pfree(h->rv);
+	h->vers.n = 0;
 }
 
 void
