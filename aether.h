@@ -155,6 +155,10 @@ typedef struct AetamHeaders
 extern void aetam_parse_headers(Relation rel, uint64 rowid, const ae_bytes *row, AetamHeaders *h);
 extern HeapTuple aetam_headers_tuple(Relation rel, AetamHeaders *h, int i, MemoryContext cxt);
 extern void aetam_free_headers(AetamHeaders *h);
+extern void aetam_headers_materialize(Relation rel, AetamHeaders *h, int i);
+extern void aetam_build_row_keeping(Relation rel, uint64 rowid, HeapTupleHeader *v,
+									const uint32 *len, int n, const AetamHeaders *h,
+									const int *keep, int nkeep, ae_bytes *out);
 extern void aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *len,
 							int n, ae_bytes *out);
 extern bool aetam_version_visible(Relation rel, HeapTupleHeader tup, Snapshot snapshot);

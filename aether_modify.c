@@ -45,7 +45,8 @@ typedef struct RowState
 	uint64		rowid;
 	unsigned char key[8];
 	ae_bytes   *row;			/* the list as fetched (the swap's expected value) */
-	AetamVersions vers;
+	AetamHeaders h;				/* its versions (pointing into *row) */
+	AetamVersions vers;			/* = h.vers: headers only, but the base a whole image */
 	int			base;			/* aetam_base_version() */
 } RowState;
 
@@ -285,6 +286,9 @@ do_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 
 		if (!read_row(rel, aetam_tid_to_rowid(&slot->tts_tid), &rs))
 			return;
+		if (rs.base != 0)
+			aetam_headers_materialize(rel, &rs.h, 0);
+		rs.vers = rs.h.vers;
 		dead = palloc(rs.vers.len[0]);
 		memcpy(dead, rs.vers.v[0], rs.vers.len[0]);
 		dead->t_infomask |= HEAP_XMIN_INVALID;
@@ -303,8 +307,11 @@ read_row(Relation rel, uint64 rowid, RowState *rs)
 	rs->row = &fetched;
 	if (!aetam_fetch_row(rel, rowid, &fetched))
 		return false;
-	aetam_parse_versions(rel, rowid, &fetched, &rs->vers);
-	rs->base = aetam_base_version(&rs->vers);
+	aetam_parse_headers(rel, rowid, &fetched, &rs->h);
+	rs->base = aetam_base_version(&rs->h.vers);
+	if (rs->base >= 0)
+		aetam_headers_materialize(rel, &rs->h, rs->base);	/* changes act on it */
+	rs->vers = rs->h.vers;
 	return true;
 }
 
@@ -321,17 +328,10 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 		 bool *conflict)
 {
 	GlobalVisState *vistest = GlobalVisTestFor(rel);
-	HeapTupleHeader *out = palloc(sizeof(HeapTupleHeader) * (n + rs->vers.n));
-	uint32	   *outlen = palloc(sizeof(uint32) * (n + rs->vers.n));
-	int			nout = 0;
+	int		   *keep = palloc(sizeof(int) * rs->vers.n);
+	int			nkeep = 0;
 	ae_btree	tree;
 	ae_status	st;
-
-	for (int i = 0; i < n; i++)
-	{
-		out[nout] = vers[i];
-		outlen[nout++] = lens[i];
-	}
 
 	/*
 	 * A hot row under asynchronous commits collects versions whose deleters'
@@ -349,16 +349,12 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 			(rs->vers.n - Max(rs->base, 0) > HOT_ROW_MAX_VERSIONS || !aetam_commit_flush_soon(deleter)))
 			aetam_make_commits_durable();
 	}
+	/* the older versions some snapshot may still see, copied as stored */
 	for (int i = Max(rs->base, 0) + 1; i < rs->vers.n; i++)
-	{
-		if (aetam_version_dead(rs->vers.v[i], vistest))
-			continue;
-		out[nout] = rs->vers.v[i];
-		outlen[nout++] = rs->vers.len[i];
-	}
-	aetam_build_row(rel, rs->rowid, out, outlen, nout, &rebuilt);
-	pfree(out);
-	pfree(outlen);
+		if (!aetam_version_dead(rs->vers.v[i], vistest))
+			keep[nkeep++] = i;
+	aetam_build_row_keeping(rel, rs->rowid, vers, lens, n, &rs->h, keep, nkeep, &rebuilt);
+	pfree(keep);
 	aetam_open_tree(rel, &tree);
 	st = ae_btree_cas(&tree, rs->key, sizeof(rs->key), rs->row->data, rs->row->len,
 					  rebuilt.data, rebuilt.len);

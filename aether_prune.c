@@ -78,9 +78,8 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 {
 	ae_btree	tree;
 	unsigned char key[8];
-	AetamVersions vers;
-	HeapTupleHeader *keep;
-	uint32	   *keeplen;
+	AetamHeaders h;
+	int		   *keep;
 	int			nkeep = 0;
 	ae_status	st;
 	ae_bytes	rebuilt = {0};
@@ -90,7 +89,7 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 	st = ae_btree_get(&tree, key, sizeof(key), row);
 	if (st != AE_OK)
 		return true;			/* gone (or its file is): nothing to do */
-	aetam_parse_versions(rel, c->rowid, row, &vers);
+	aetam_parse_headers(rel, c->rowid, row, &h);	/* the kept versions are copied as stored */
 
 	/*
 	 * A later transaction changed the row since (a hot row): the newest
@@ -100,19 +99,15 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 	 * drops what is dead then (or VACUUM, should its note be lost).
 	 * Rewriting the row now would only add a write to the hottest rows.
 	 */
-	if (TransactionIdIsValid(c->stamped) && vers.n > 0 &&
-		!TransactionIdEquals(HeapTupleHeaderGetRawXmin(vers.v[0]), c->stamped) &&
-		!TransactionIdEquals(HeapTupleHeaderGetRawXmax(vers.v[0]), c->stamped))
+	if (TransactionIdIsValid(c->stamped) && h.vers.n > 0 &&
+		!TransactionIdEquals(HeapTupleHeaderGetRawXmin(h.vers.v[0]), c->stamped) &&
+		!TransactionIdEquals(HeapTupleHeaderGetRawXmax(h.vers.v[0]), c->stamped))
 		return true;
-	keep = palloc(sizeof(HeapTupleHeader) * vers.n);
-	keeplen = palloc(sizeof(uint32) * vers.n);
-	for (int i = 0; i < vers.n; i++)
-		if (!aetam_version_dead(vers.v[i], vistest))
-		{
-			keep[nkeep] = vers.v[i];
-			keeplen[nkeep++] = vers.len[i];
-		}
-	if (nkeep == vers.n)
+	keep = palloc(sizeof(int) * h.vers.n);
+	for (int i = 0; i < h.vers.n; i++)
+		if (!aetam_version_dead(h.vers.v[i], vistest))
+			keep[nkeep++] = i;
+	if (nkeep == h.vers.n)
 		return false;			/* nothing dead yet */
 	if (nkeep == 0)
 		st = ae_btree_cas(&tree, key, sizeof(key), row->data, row->len, NULL, 0);
@@ -120,7 +115,7 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 	{
 		PG_TRY();
 		{
-			aetam_build_row(rel, c->rowid, keep, keeplen, nkeep, &rebuilt);
+			aetam_build_row_keeping(rel, c->rowid, NULL, NULL, 0, &h, keep, nkeep, &rebuilt);
 			st = ae_btree_cas(&tree, key, sizeof(key), row->data, row->len,
 							  rebuilt.data, rebuilt.len);
 		}

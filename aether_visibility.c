@@ -221,6 +221,28 @@ aetam_free_versions(AetamVersions *vers)
 	vers->n = 0;
 }
 
+/* Heap tuple image t (len bytes) of row rowid, described as a version to encode. */
+static void
+image_version(HeapTupleHeader t, uint32 len, uint64 rowid, ae_row_version *rv)
+{
+	ItemPointerData self;
+
+	rv->xmin = t->t_choice.t_heap.t_xmin;
+	rv->xmax = t->t_choice.t_heap.t_xmax;
+	rv->cid = t->t_choice.t_heap.t_field3.t_cid;
+	rv->infomask = t->t_infomask;
+	rv->infomask2 = t->t_infomask2;
+	aetam_rowid_to_tid(rowid, &self);
+	rv->has_next = !ItemPointerEquals(&t->t_ctid, &self);
+	rv->next = ItemPointerIndicatesMovedPartitions(&t->t_ctid) ? AE_ROW_NEXT_MOVED
+		: aetam_tid_to_rowid(&t->t_ctid);
+	rv->bitslen = (t->t_infomask & HEAP_HASNULL)
+		? BITMAPLEN(HeapTupleHeaderGetNatts(t)) : 0;
+	rv->bits = t->t_bits;
+	rv->data = (char *) t + t->t_hoff;
+	rv->datalen = len - t->t_hoff;
+}
+
 /*
  * Encode versions v[0..n-1] (heap tuple images of row rowid) as the row's
  * stored value in *out.
@@ -229,33 +251,42 @@ void
 aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *len, int n,
 				ae_bytes *out)
 {
-	ae_row_version *rv = palloc(sizeof(ae_row_version) * n);
+	aetam_build_row_keeping(rel, rowid, v, len, n, NULL, NULL, 0, out);
+}
+
+/*
+ * Encode v[0..n-1] (heap tuple images), then the versions keep[0..nkeep-1]
+ * of a row parsed by aetam_parse_headers as they are stored (their bytes
+ * are copied, never rebuilt from an image), as row rowid's value in *out.
+ */
+void
+aetam_build_row_keeping(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *len, int n,
+						const AetamHeaders *h, const int *keep, int nkeep, ae_bytes *out)
+{
+	ae_row_version *rv = palloc(sizeof(ae_row_version) * (n + nkeep));
 	ae_status	st;
 
 	for (int i = 0; i < n; i++)
-	{
-		HeapTupleHeader t = v[i];
-		ItemPointerData self;
-
-		rv[i].xmin = t->t_choice.t_heap.t_xmin;
-		rv[i].xmax = t->t_choice.t_heap.t_xmax;
-		rv[i].cid = t->t_choice.t_heap.t_field3.t_cid;
-		rv[i].infomask = t->t_infomask;
-		rv[i].infomask2 = t->t_infomask2;
-		aetam_rowid_to_tid(rowid, &self);
-		rv[i].has_next = !ItemPointerEquals(&t->t_ctid, &self);
-		rv[i].next = ItemPointerIndicatesMovedPartitions(&t->t_ctid) ? AE_ROW_NEXT_MOVED
-			: aetam_tid_to_rowid(&t->t_ctid);
-		rv[i].bitslen = (t->t_infomask & HEAP_HASNULL)
-			? BITMAPLEN(HeapTupleHeaderGetNatts(t)) : 0;
-		rv[i].bits = t->t_bits;
-		rv[i].data = (char *) t + t->t_hoff;
-		rv[i].datalen = len[i] - t->t_hoff;
-	}
-	st = ae_row_build(rv, n, out);
+		image_version(v[i], len[i], rowid, &rv[i]);
+	for (int i = 0; i < nkeep; i++)
+		rv[n + i] = h->rv[keep[i]];
+	st = ae_row_build(rv, n + nkeep, out);
 	pfree(rv);
 	if (st != AE_OK)
 		aetam_raise(st, rel);
+}
+
+/*
+ * Make version i of a row parsed by aetam_parse_headers a whole heap tuple
+ * image in h->vers (palloc'd), for a caller that needs its data.
+ */
+void
+aetam_headers_materialize(Relation rel, AetamHeaders *h, int i)
+{
+	HeapTuple	tup = aetam_headers_tuple(rel, h, i, CurrentMemoryContext);
+
+	h->vers.v[i] = tup->t_data;
+	h->vers.len[i] = tup->t_len;
 }
 
 bool
