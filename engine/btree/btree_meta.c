@@ -62,6 +62,26 @@ bt_meta_ptr(void *page)
 }
 
 /*
+ * W8: per process, the frame that last held each tree's metapage (16
+ * entries, direct-mapped by file). Every operation starts at the metapage,
+ * and a handle from ae_btree_open starts without a hint (the PostgreSQL
+ * glue opens one per operation), so without this every descent would look
+ * block 0 up in the buffer table, under a partition spinlock all processes
+ * share. A stale frame is caught by the pin's tag check (ae_buf_read_hint),
+ * so an entry is only ever a hint.
+ */
+#define BT_META_HINTS 16
+
+typedef struct bt_meta_hint
+{
+	ae_engine  *eng;			/* NULL: empty */
+	ae_file_id	file;
+	uint32_t	frame;
+} bt_meta_hint;
+
+static bt_meta_hint meta_hints[BT_META_HINTS];
+
+/*
  * Pin and latch the metapage in mode and check it (I1).
  * Exit AE_OK: *out pinned+latched; otherwise nothing held.
  */
@@ -69,13 +89,19 @@ ae_status
 bt_meta_read(ae_btree *t, ae_latch_mode mode, ae_buf **out)
 {
 	ae_buf	   *b;
-	ae_status	st = ae_buf_read_hint(t->eng, t->file, AE_BT_META_BLOCK, mode, 0,
-										  &t->meta_hint, &b);
+	bt_meta_hint *h = &meta_hints[bt_file_slot(t, BT_META_HINTS)];
+	ae_status	st;
 	void	   *page;
 	uint16_t	len = 0;
 
+	if (t->meta_hint == AE_BUF_NO_HINT && h->eng == t->eng && ae_file_id_equal(h->file, t->file))
+		t->meta_hint = h->frame;
+	st = ae_buf_read_hint(t->eng, t->file, AE_BT_META_BLOCK, mode, 0, &t->meta_hint, &b);
 	if (st != AE_OK)
 		return st;
+	h->eng = t->eng;
+	h->file = t->file;
+	h->frame = t->meta_hint;
 	page = ae_buf_page(b);
 	if (ae_page_opq(page)->kind == AE_PAGE_META && ae_page_nslots(page) == 1)
 		(void) ae_page_item(page, 0, &len);

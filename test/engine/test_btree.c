@@ -671,6 +671,68 @@ page_accesses(ae_engine *eng)
 	return s.hits + s.reads + s.swizzle_hits;
 }
 
+static uint64_t
+table_hits(ae_engine *eng)
+{
+	ae_engine_stats s;
+
+	ae_engine_get_stats(eng, &s);
+	return s.hits;
+}
+
+/*
+ * W8: a fresh handle (the glue opens one per operation) finds the metapage
+ * through the frame this process last saw holding it, not the buffer table;
+ * once that frame holds another page, the tag check sends it to the table,
+ * and the answer is still this tree's.
+ */
+static void
+test_meta_hint(void)
+{
+	fx			x;
+	ae_btree	t2, other;
+	ae_bytes	got = {0};
+	unsigned char k[8];
+	char		v[200];
+	ae_file_id	f2 = {1, 2, 4};
+	uint64_t	h0;
+
+	AE_OKAY(fx_open(&x, 64));
+	ae_row_key(9, k);
+	fill(v, 9, 40);
+	AE_OKAY(ae_btree_insert(&x.t, k, 8, v, 40));
+	ae_row_key(7, k);
+	fill(v, 7, 40);
+	AE_OKAY(ae_btree_insert(&x.t, k, 8, v, 40));
+	ae_row_key(9, k);
+	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));	/* remembers the metapage's frame */
+	ae_btree_open(&t2, x.eng, x.f, NULL);
+	ae_row_key(7, k);			/* not the last key (W7 would skip the metapage) */
+	h0 = table_hits(x.eng);
+	AE_OKAY(ae_btree_get(&t2, k, 8, &got));
+	AE_CHECK(table_hits(x.eng) == h0);	/* metapage by its frame, root by swizzle */
+	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+
+	/* another tree fills the 64-frame pool: the remembered frame is reused */
+	AE_OKAY(ae_btree_create(x.eng, f2));
+	ae_btree_open(&other, x.eng, f2, NULL);
+	for (uint32_t i = 0; i < 2000; i++)
+	{
+		ae_row_key(i, k);
+		fill(v, i, 200);
+		AE_OKAY(ae_btree_insert(&other, k, 8, v, 200));
+	}
+	ae_btree_open(&t2, x.eng, x.f, NULL);
+	ae_row_key(7, k);
+	fill(v, 7, 40);
+	AE_OKAY(ae_btree_get(&t2, k, 8, &got));
+	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+	ae_row_key(8, k);
+	AE_CHECK(ae_btree_get(&t2, k, 8, &got) == AE_NOT_FOUND);	/* tree 2 has key 8, this one not */
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
 /*
  * W7: reading a key, reading it again and writing it (what an UPDATE does)
  * descends once; the later two touch only the leaf. The hint never serves a
@@ -2126,6 +2188,7 @@ main(void)
 	AE_RUN(test_property_random);
 	AE_RUN(test_swizzle_hot_path);
 	AE_RUN(test_last_key_leaf);
+	AE_RUN(test_meta_hint);
 	AE_RUN(test_swizzle_multiprocess);
 	AE_RUN(test_overflow_sizes);
 	AE_RUN(test_overflow_1g);
