@@ -102,13 +102,20 @@ prune_row(Relation rel, PruneCandidate *c, GlobalVisState *vistest, ae_bytes *ro
 	if (TransactionIdIsValid(c->stamped) && h.vers.n > 0 &&
 		!TransactionIdEquals(HeapTupleHeaderGetRawXmin(h.vers.v[0]), c->stamped) &&
 		!TransactionIdEquals(HeapTupleHeaderGetRawXmax(h.vers.v[0]), c->stamped))
+	{
+		aetam_free_headers(&h);
 		return true;
+	}
 	keep = palloc(sizeof(int) * h.vers.n);
 	for (int i = 0; i < h.vers.n; i++)
 		if (!aetam_version_dead(h.vers.v[i], vistest))
 			keep[nkeep++] = i;
 	if (nkeep == h.vers.n)
+	{
+		pfree(keep);
+		aetam_free_headers(&h);
 		return false;			/* nothing dead yet */
+	}
 	if (nkeep == 0)
 		st = ae_btree_cas(&tree, key, sizeof(key), row->data, row->len, NULL, 0);
 	else

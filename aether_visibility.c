@@ -145,28 +145,34 @@ aetam_parse_headers(Relation rel, uint64 rowid, const ae_bytes *row, AetamHeader
 
 	if (st != AE_OK)
 		raise_corrupt_row(rel, rowid);
-	mem = palloc(n * (sizeof(ae_row_version) + sizeof(HeapTupleHeader) + sizeof(uint32) +
-					  HEADER_ONLY_SIZE));
+	/*
+	 * One chunk: n decoded versions (64 bytes each), n header images
+	 * (MAXALIGNed, so each stays MAXALIGNed), the pointer and length arrays.
+	 */
+	StaticAssertStmt(sizeof(ae_row_version) % MAXIMUM_ALIGNOF == 0,
+					 "header images must stay MAXALIGNed");
+	mem = palloc(n * (sizeof(ae_row_version) + HEADER_ONLY_SIZE + sizeof(HeapTupleHeader) +
+					  sizeof(uint32)));
 	h->rowid = rowid;
 	h->rv = (ae_row_version *) mem;
 	h->vers.n = n;
-	h->vers.v = (HeapTupleHeader *) (mem + n * sizeof(ae_row_version));
-	h->vers.len = (uint32 *) (mem + n * (sizeof(ae_row_version) + sizeof(HeapTupleHeader)));
+	h->vers.v = (HeapTupleHeader *) (mem + n * (sizeof(ae_row_version) + HEADER_ONLY_SIZE));
+	h->vers.len = (uint32 *) (mem + n * (sizeof(ae_row_version) + HEADER_ONLY_SIZE +
+										  sizeof(HeapTupleHeader)));
 	if (n <= (int) lengthof(small))
 		memcpy(h->rv, small, n * sizeof(ae_row_version));
 	else if (ae_row_parse(row->data, row->len, h->rv, n, &n) != AE_OK)
 		raise_corrupt_row(rel, rowid);
 	for (int i = 0; i < n; i++)
 	{
-		HeapTupleHeader t = (HeapTupleHeader) (mem + n * (sizeof(ae_row_version) +
-														  sizeof(HeapTupleHeader) +
-														  sizeof(uint32)) +
+		HeapTupleHeader t = (HeapTupleHeader) (mem + n * sizeof(ae_row_version) +
 											   i * HEADER_ONLY_SIZE);
 		ae_row_version hdr = h->rv[i];
 
 		hdr.bitslen = 0;		/* the header only: fill_image copies no bitmap, no data */
 		hdr.datalen = 0;
 		fill_image(&hdr, rowid, t);
+		t->t_infomask &= ~HEAP_HASNULL; /* consistent: no bitmap follows */
 		h->vers.v[i] = t;
 		h->vers.len[i] = HEADER_ONLY_SIZE;
 	}

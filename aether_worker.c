@@ -15,7 +15,8 @@
  *     WAL up to asynchronous commit records, so the versions those
  *     transactions replaced can go without a backend waiting for the fsync;
  *     and when fast commits ask, up to their last completed page of commit
- *     records (aether_commit.c, keep_wal_writer_asleep). Every 200 ms it makes the log durable for transactions that committed
+ *     records (aether_commit.c, keep_wal_writer_asleep). Every 200 ms it
+ *     makes the log durable for transactions that committed
  *     with synchronous_commit = off (so their tail is durable within about
  *     200 ms), creates the next log segment ahead of the writers
  *     (aetam_log_preallocate), and removes the rows of rolled-back work
@@ -185,7 +186,7 @@ aether_worker_main(Datum arg)
 		ae_lsn		redo;
 		int64		wait_ms = 200 - (GetCurrentTimestamp() - last_tick) / 1000;
 
-		/* woken early by aetam_commit_flush_soon: only that flush, until the tick */
+		/* woken early by a flush request (pruning, fast commits): only that flush, until the tick */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 (long) Max(Min(wait_ms, 200), 0), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -197,10 +198,13 @@ aether_worker_main(Datum arg)
 		 * fsync that holds PostgreSQL's WALWriteLock, and versions may as
 		 * well wait that long.
 		 */
-		if (!TimestampDifferenceExceeds(last_pruning_flush, GetCurrentTimestamp(),
-										PRUNING_FLUSH_MIN_MS))
-			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 PRUNING_FLUSH_MIN_MS, PG_WAIT_EXTENSION);
+		{
+			int64		since_ms = (GetCurrentTimestamp() - last_pruning_flush) / 1000;
+
+			if (since_ms < PRUNING_FLUSH_MIN_MS)
+				(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 PRUNING_FLUSH_MIN_MS - since_ms, PG_WAIT_EXTENSION);
+		}
 		if (aetam_commit_flush_wanted())
 			last_pruning_flush = GetCurrentTimestamp();
 		if (!TimestampDifferenceExceeds(last_tick, GetCurrentTimestamp(), 200) &&

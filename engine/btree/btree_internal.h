@@ -135,7 +135,7 @@ typedef struct bt_batch
 
 ae_status	bt_insert_run(ae_btree *t, const bt_batch *b, int start, int *done);
 bool		bt_rightmost_leaf(ae_btree *t, const void *key, size_t klen, ae_buf **out);
-/* Slot of t's file in a process-local direct-mapped table of n entries (W5, W7 hints). */
+/* Slot of t's file in a process-local direct-mapped table of n entries (W5, W7, W8 hints). */
 static inline uint32_t
 bt_file_slot(const ae_btree *t, uint32_t n)
 {

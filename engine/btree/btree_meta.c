@@ -63,7 +63,7 @@ bt_meta_ptr(void *page)
 
 /*
  * W8: per process, the frame that last held each tree's metapage (16
- * entries, direct-mapped by file). Every operation starts at the metapage,
+ * entries, direct-mapped by file). Every descent starts at the metapage,
  * and a handle from ae_btree_open starts without a hint (the PostgreSQL
  * glue opens one per operation), so without this every descent would look
  * block 0 up in the buffer table, under a partition spinlock all processes

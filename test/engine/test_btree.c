@@ -696,6 +696,7 @@ test_meta_hint(void)
 	char		v[200];
 	ae_file_id	f2 = {1, 2, 4};
 	uint64_t	h0;
+	ae_engine_stats s0, s1;
 
 	AE_OKAY(fx_open(&x, 64));
 	ae_row_key(9, k);
@@ -716,16 +717,19 @@ test_meta_hint(void)
 	/* another tree fills the 64-frame pool: the remembered frame is reused */
 	AE_OKAY(ae_btree_create(x.eng, f2));
 	ae_btree_open(&other, x.eng, f2, NULL);
-	for (uint32_t i = 0; i < 2000; i++)
+	for (uint32_t i = 0; i < 8000; i++)
 	{
 		ae_row_key(i, k);
 		fill(v, i, 200);
 		AE_OKAY(ae_btree_insert(&other, k, 8, v, 200));
 	}
 	ae_btree_open(&t2, x.eng, x.f, NULL);
-	ae_row_key(7, k);
-	fill(v, 7, 40);
+	ae_row_key(9, k);			/* not the last key: a descent, from the metapage */
+	fill(v, 9, 40);
+	ae_engine_get_stats(x.eng, &s0);
 	AE_OKAY(ae_btree_get(&t2, k, 8, &got));
+	ae_engine_get_stats(x.eng, &s1);
+	AE_CHECK(s1.swizzle_stale > s0.swizzle_stale);	/* the remembered frame holds another page now */
 	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
 	ae_row_key(8, k);
 	AE_CHECK(ae_btree_get(&t2, k, 8, &got) == AE_NOT_FOUND);	/* tree 2 has key 8, this one not */
