@@ -411,13 +411,10 @@ request_pg_flush(pg_atomic_uint64 *wanted, XLogRecPtr upto)
 bool
 aetam_commit_flush_soon(TransactionId xid)
 {
-	XLogRecPtr	lsn = TransactionIdGetCommitLSN(xid);
-
-	if (shared == NULL || shared->worker_latch == NULL)
+	if (shared == NULL)
 		return false;
-	if (XLogRecPtrIsInvalid(lsn))
-		return true;
-	return request_pg_flush(&shared->pg_flush_wanted, lsn);
+	/* an unknown commit LSN (invalid, 0) raises nothing and wakes no one */
+	return request_pg_flush(&shared->pg_flush_wanted, TransactionIdGetCommitLSN(xid));
 }
 
 /* The worker: announce (latch) or withdraw (NULL) itself for aetam_commit_flush_soon. */

@@ -45,8 +45,8 @@ typedef struct RowState
 	uint64		rowid;
 	unsigned char key[8];
 	ae_bytes   *row;			/* the list as fetched (the swap's expected value) */
-	AetamHeaders h;				/* its versions (pointing into *row) */
-	AetamVersions vers;			/* = h.vers: headers only, but the base a whole image */
+	AetamHeaders h;				/* its versions (pointing into *row); h.vers holds
+								 * headers only, but the base as a whole image */
 	int			base;			/* aetam_base_version() */
 } RowState;
 
@@ -288,12 +288,11 @@ do_tuple_complete_speculative(Relation rel, TupleTableSlot *slot,
 			return;
 		if (rs.base != 0)
 			aetam_headers_materialize(rel, &rs.h, 0);
-		rs.vers = rs.h.vers;
-		dead = palloc(rs.vers.len[0]);
-		memcpy(dead, rs.vers.v[0], rs.vers.len[0]);
+		dead = palloc(rs.h.vers.len[0]);
+		memcpy(dead, rs.h.vers.v[0], rs.h.vers.len[0]);
 		dead->t_infomask |= HEAP_XMIN_INVALID;
 		dead->t_infomask &= ~HEAP_XMIN_COMMITTED;
-		swap_row(rel, &rs, &dead, &rs.vers.len[0], 1, &conflict);
+		swap_row(rel, &rs, &dead, &rs.h.vers.len[0], 1, &conflict);
 	}
 }
 
@@ -311,7 +310,6 @@ read_row(Relation rel, uint64 rowid, RowState *rs)
 	rs->base = aetam_base_version(&rs->h.vers);
 	if (rs->base >= 0)
 		aetam_headers_materialize(rel, &rs->h, rs->base);	/* changes act on it */
-	rs->vers = rs->h.vers;
 	return true;
 }
 
@@ -328,7 +326,7 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 		 bool *conflict)
 {
 	GlobalVisState *vistest = GlobalVisTestFor(rel);
-	int		   *keep = palloc(sizeof(int) * rs->vers.n);
+	int		   *keep = palloc(sizeof(int) * rs->h.vers.n);
 	int			nkeep = 0;
 	ae_btree	tree;
 	ae_status	st;
@@ -339,19 +337,19 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 	 * Past a few, ask the worker to flush PostgreSQL's WAL; past many more
 	 * (or with no worker), flush it here so the row stays short.
 	 */
-	if (rs->vers.n - Max(rs->base, 0) > HOT_ROW_VERSIONS)
+	if (rs->h.vers.n - Max(rs->base, 0) > HOT_ROW_VERSIONS)
 	{
-		HeapTupleHeader older = rs->vers.v[Max(rs->base, 0) + 1];
+		HeapTupleHeader older = rs->h.vers.v[Max(rs->base, 0) + 1];
 		TransactionId deleter = HeapTupleHeaderGetRawXmax(older);
 
 		if (!(older->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(older->t_infomask) &&
 			!aetam_commit_is_durable(deleter) &&
-			(rs->vers.n - Max(rs->base, 0) > HOT_ROW_MAX_VERSIONS || !aetam_commit_flush_soon(deleter)))
+			(rs->h.vers.n - Max(rs->base, 0) > HOT_ROW_MAX_VERSIONS || !aetam_commit_flush_soon(deleter)))
 			aetam_make_commits_durable();
 	}
 	/* the older versions some snapshot may still see, copied as stored */
-	for (int i = Max(rs->base, 0) + 1; i < rs->vers.n; i++)
-		if (!aetam_version_dead(rs->vers.v[i], vistest))
+	for (int i = Max(rs->base, 0) + 1; i < rs->h.vers.n; i++)
+		if (!aetam_version_dead(rs->h.vers.v[i], vistest))
 			keep[nkeep++] = i;
 	aetam_build_row_keeping(rel, rs->rowid, vers, lens, n, &rs->h, keep, nkeep, &rebuilt);
 	pfree(keep);
@@ -370,9 +368,9 @@ swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 static HeapTupleHeader
 copy_base(RowState *rs)
 {
-	HeapTupleHeader t = palloc(rs->vers.len[rs->base]);
+	HeapTupleHeader t = palloc(rs->h.vers.len[rs->base]);
 
-	memcpy(t, rs->vers.v[rs->base], rs->vers.len[rs->base]);
+	memcpy(t, rs->h.vers.v[rs->base], rs->h.vers.len[rs->base]);
 	return t;
 }
 
@@ -398,7 +396,7 @@ check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapsho
 
 	if (rs->base < 0)
 		return TM_Invisible;
-	t = rs->vers.v[rs->base];
+	t = rs->h.vers.v[rs->base];
 	xmin = HeapTupleHeaderGetRawXmin(t);
 	tmfd->ctid = *tid;
 	tmfd->xmax = InvalidTransactionId;
@@ -452,7 +450,7 @@ check_change(Relation rel, RowState *rs, ItemPointer tid, CommandId cid, Snapsho
 			 * (Waiting for a finished xid returns at once.)
 			 */
 			for (int i = 0; i < rs->base; i++)
-				if (TransactionIdEquals(HeapTupleHeaderGetRawXmin(rs->vers.v[i]), xmax))
+				if (TransactionIdEquals(HeapTupleHeaderGetRawXmin(rs->h.vers.v[i]), xmax))
 				{
 					*wait_xid = xmax;
 					tmfd->xmax = xmax;
@@ -565,7 +563,7 @@ do_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 		if (changingPart)
 			ItemPointerSetMovedPartitions(&next);
 		stamp_xmax(t, cid, &next, true);
-		swap_row(rel, &rs, &t, &rs.vers.len[rs.base], 1, &conflict);
+		swap_row(rel, &rs, &t, &rs.h.vers.len[rs.base], 1, &conflict);
 		if (!conflict)
 		{
 			aetam_prune_note(rel, rowid);
@@ -684,13 +682,13 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		{
 			if (res == TM_Updated && rs.base >= 0)
 			{
-				(void) indexed_columns_changed(rel, rs.vers.v[rs.base], rs.vers.len[rs.base],
+				(void) indexed_columns_changed(rel, rs.h.vers.v[rs.base], rs.h.vers.len[rs.base],
 											   slot, &keys_changed);
 				*lockmode = keys_changed ? LockTupleExclusive : LockTupleNoKeyExclusive;
 			}
 			return res;
 		}
-		move = indexed_columns_changed(rel, rs.vers.v[rs.base], rs.vers.len[rs.base], slot,
+		move = indexed_columns_changed(rel, rs.h.vers.v[rs.base], rs.h.vers.len[rs.base], slot,
 									   &keys_changed) ||
 			needs_old_row_after_update(rel);
 		*lockmode = keys_changed ? LockTupleExclusive : LockTupleNoKeyExclusive;
@@ -700,7 +698,7 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 			aetam_rowid_to_tid(newrowid, &newtid);
 		}
 		pair[0] = copy_base(&rs);
-		lens[0] = rs.vers.len[rs.base];
+		lens[0] = rs.h.vers.len[rs.base];
 		stamp_xmax(pair[0], cid, &newtid, keys_changed);
 		newtup = form_version(rel, slot, cid, HEAP_UPDATED, &newtid);
 
@@ -813,27 +811,27 @@ do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		{
 			/* callers read the row on failure too (ON CONFLICT checks its xmin) */
 			if (rs.base >= 0)
-				aetam_store_version(slot, rs.vers.v[rs.base], rs.vers.len[rs.base], rowid,
+				aetam_store_version(slot, rs.h.vers.v[rs.base], rs.h.vers.len[rs.base], rowid,
 									RelationGetRelid(rel));
 			/* a version made by this very command cannot be locked (heap: invisible) */
 			if (res == TM_SelfModified && rs.base >= 0 &&
-				TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(rs.vers.v[rs.base])) &&
-				HeapTupleHeaderGetCmin(rs.vers.v[rs.base]) >= cid)
+				TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(rs.h.vers.v[rs.base])) &&
+				HeapTupleHeaderGetCmin(rs.h.vers.v[rs.base]) >= cid)
 				return TM_Invisible;
 			return res;
 		}
 
-		t = rs.vers.v[rs.base];
+		t = rs.h.vers.v[rs.base];
 		if (!aetam_lock_covers(t, mode))
 		{
 			t = copy_base(&rs);
 			aetam_lock_version(t, mode);
 			/* keep the versions older than base; newer aborted ones go */
-			swap_row(rel, &rs, &t, &rs.vers.len[rs.base], 1, &conflict);
+			swap_row(rel, &rs, &t, &rs.h.vers.len[rs.base], 1, &conflict);
 			if (conflict)
 				continue;
 		}
-		aetam_store_version(slot, t, rs.vers.len[rs.base], rowid, RelationGetRelid(rel));
+		aetam_store_version(slot, t, rs.h.vers.len[rs.base], rowid, RelationGetRelid(rel));
 		return TM_Ok;
 	}
 }
