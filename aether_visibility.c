@@ -13,7 +13,8 @@
  *  3. Row locks are a lock-only xmax: one locker's xid, or a MultiXact of
  *     shared lockers (aether_rowlock.c). Lock-only xmax never hides a version.
  *  4. Hint bits are not written back; commit status comes from clog
- *     (TransactionIdDidCommit), whose last-xid cache makes repeated checks cheap.
+ *     (TransactionIdDidCommit), and committed xids are remembered per
+ *     backend (aetam_xid_committed), which makes repeated checks cheap.
  */
 #include "postgres.h"
 
@@ -295,12 +296,51 @@ aetam_headers_materialize(Relation rel, AetamHeaders *h, int i)
 	h->vers.len[i] = tup->t_len;
 }
 
+/*
+ * Xids this backend found committed (rule 4). clog keeps only the last
+ * xid looked up; a scan of hot rows asks about a few recent writers again
+ * and again, each time through a shared SLRU buffer and its lock. A commit
+ * is final, so an entry stays true for as long as the xid names the same
+ * transaction: xids are reused only 2^32 transactions later, and the cache
+ * is emptied each time the next xid has moved XID_CACHE_SPAN past where it
+ * was emptied last (aetam_xid_cache_age, at every transaction end; a single
+ * transaction cannot span anything like 2^31 xids, wraparound protection
+ * stops that). Direct-mapped by the xid's low bits; 0 (invalid) is empty.
+ */
+#define XID_CACHE_SIZE	256		/* power of two */
+#define XID_CACHE_SPAN	(1U << 24)
+
+static TransactionId committed_xids[XID_CACHE_SIZE];
+static TransactionId xid_cache_base = InvalidTransactionId;
+
+void
+aetam_xid_cache_age(void)
+{
+	TransactionId next = XidFromFullTransactionId(
+		((volatile VariableCacheData *) ShmemVariableCache)->nextXid);
+
+	if (xid_cache_base != InvalidTransactionId && next - xid_cache_base < XID_CACHE_SPAN)
+		return;
+	memset(committed_xids, 0, sizeof(committed_xids));
+	xid_cache_base = next;
+}
+
 bool
 aetam_xid_committed(TransactionId xid)
 {
+	TransactionId *slot;
+
 	if (!TransactionIdIsNormal(xid))
 		return xid == FrozenTransactionId || xid == BootstrapTransactionId;
-	return TransactionIdDidCommit(xid);
+	slot = &committed_xids[xid & (XID_CACHE_SIZE - 1)];
+	if (*slot == xid)
+		return true;
+	if (!TransactionIdDidCommit(xid))
+		return false;
+	if (xid_cache_base == InvalidTransactionId)
+		aetam_xid_cache_age();	/* the first use: start the span */
+	*slot = xid;
+	return true;
 }
 
 /* ---- MVCC snapshots ---- */

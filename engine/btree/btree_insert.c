@@ -374,7 +374,7 @@ write_optimistic(ae_btree *t, bt_op *op)
 		return st;
 	st = apply_mtr(t, op, leaf);
 	if (st == AE_OK && op->kind != BT_OP_DELETE)
-		bt_last_set(t, op->key, op->klen, leaf);
+		bt_recent_remember(t, leaf);
 	ae_buf_release(leaf);
 	return st;
 }
@@ -635,13 +635,16 @@ bt_write(ae_btree *t, bt_op *op)
 {
 	ae_status	st = BT_NEED_ROOM;
 	ae_buf	   *leaf;
+	ae_status	hint = bt_recent_leaf(t, op->key, op->klen, AE_LATCH_EXCLUSIVE, &leaf);
 
-	if (bt_last_leaf(t, op->key, op->klen, AE_LATCH_EXCLUSIVE, &leaf))
+	if (hint != AE_OK && hint != AE_NOT_FOUND)
+		return hint;
+	if (hint == AE_OK)
 	{
-		/* W7: the key's leaf without a descent, as this process just used it */
+		/* W7: the leaf covering the key, remembered from recent use: no descent */
 		st = apply_mtr(t, op, leaf);
 		if (st == AE_OK && op->kind != BT_OP_DELETE)
-			bt_last_set(t, op->key, op->klen, leaf);
+			bt_recent_remember(t, leaf);
 		ae_buf_release(leaf);
 	}
 	else if (op->item && (op->kind == BT_OP_INSERT || op->kind == BT_OP_PUT))

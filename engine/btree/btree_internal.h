@@ -144,10 +144,15 @@ bt_file_slot(const ae_btree *t, uint32_t n)
 	return (h >> 16) % n;
 }
 
-/* W7: the leaf holding the key this process last found or wrote (mode latched), if still so */
-bool		bt_last_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode,
-						 ae_buf **out);
-void		bt_last_set(ae_btree *t, const void *key, size_t klen, ae_buf *leaf);
+/*
+ * W7: AE_OK and *out latched in mode: a recently used leaf that covers key
+ * (found, or strictly between its first and last key). AE_NOT_FOUND: none,
+ * descend. Anything else: reading the remembered leaf failed.
+ */
+ae_status	bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode,
+						   ae_buf **out);
+/* W7: remember leaf (latched) and the key range it holds now. */
+void		bt_recent_remember(ae_btree *t, ae_buf *leaf);
 ae_status	bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m);
 ae_status	bt_grow_root(ae_btree *t, ae_buf *meta, ae_buf *root, ae_buf **newroot);
 ae_status	bt_split(ae_btree *t, ae_buf *meta, bool *meta_latched, ae_buf *parent,

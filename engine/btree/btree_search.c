@@ -275,84 +275,137 @@ bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
 	return AE_OK;
 }
 
-/* ---------------------------------------------------------- last-key leaf */
+/* ------------------------------------------------------- recent leaves */
 
 /*
- * W7: process-local, per (engine, file), the leaf where this process last
- * found or wrote a key, and that key. The PostgreSQL glue reads a row, reads
- * it again to change it, then writes it: with this hint only the first of
- * the three descends. The hint is used for that very key only, and checked
- * under the leaf's latch by finding the key in it (a key lives in one leaf
- * at most; a freed leaf holds none), so a stale entry costs one page latch
- * and any other key costs nothing. 16 direct-mapped entries.
+ * W7: process-local, per (engine, file), the last BT_RECENT_WAYS leaves this
+ * process found or wrote a key in, each with the key range it held then (its
+ * first and last key). A get or a write of a key inside a remembered range
+ * latches that leaf alone and uses it if the leaf, under its latch, still
+ * covers the key: it is a leaf of the tree and the key is one of its keys or
+ * lies strictly between its first and its last. Leaves hold disjoint key
+ * intervals, so a leaf holding keys a <= key <= b is the one whose interval
+ * contains key (freed leaves are empty and cover nothing). A stale entry
+ * costs one page latch and is dropped; a key outside every range costs
+ * comparisons. The PostgreSQL glue reads a row, reads it again to change it
+ * and writes it, prunes the row a transaction before it changed, and reads
+ * rows of small tables again and again: all of these touch only the leaf.
+ * 32 sets by file, of BT_RECENT_WAYS entries, most recent first.
  */
-#define BT_LAST_HINTS	16
-#define BT_LAST_KEY_MAX	16
+#define BT_RECENT_SETS		32
+#define BT_RECENT_WAYS		4
+#define BT_RECENT_KEY_MAX	16
 
-typedef struct bt_last
+typedef struct bt_recent
 {
 	ae_engine  *eng;			/* NULL: empty */
 	ae_file_id	file;
 	uint32_t	blk;
 	uint32_t	frame;			/* ae_buf_read_hint's frame hint */
-	uint16_t	klen;
-	char		key[BT_LAST_KEY_MAX];
-} bt_last;
+	uint8_t		lolen;
+	uint8_t		hilen;
+	char		lo[BT_RECENT_KEY_MAX];	/* the leaf's first key when remembered */
+	char		hi[BT_RECENT_KEY_MAX];	/* and its last */
+} bt_recent;
 
-static bt_last lasts[BT_LAST_HINTS];
+static bt_recent recent[BT_RECENT_SETS][BT_RECENT_WAYS];
+static uint64_t recent_hits;
 
-static bt_last *
-last_slot(const ae_btree *t)
+static bt_recent *
+recent_set(const ae_btree *t)
 {
-	return &lasts[bt_file_slot(t, BT_LAST_HINTS)];
+	return recent[bt_file_slot(t, BT_RECENT_SETS)];
+}
+
+static bool
+recent_is(const bt_recent *e, const ae_btree *t)
+{
+	return e->eng == t->eng && ae_file_id_equal(e->file, t->file);
 }
 
 void
-bt_last_set(ae_btree *t, const void *key, size_t klen, ae_buf *leaf)
+bt_recent_remember(ae_btree *t, ae_buf *leaf)
 {
-	bt_last    *e = last_slot(t);
+	bt_recent  *set = recent_set(t);
+	const void *page = ae_buf_page(leaf);
+	int			n = ae_page_nslots(page);
+	bt_leaf_item first,
+				last;
+	uint32_t	frame = AE_BUF_NO_HINT;
+	int			w;
 
-	if (klen > BT_LAST_KEY_MAX)
+	if (n == 0)
 		return;
-	if (e->eng != t->eng || !ae_file_id_equal(e->file, t->file) || e->blk != ae_buf_block(leaf))
-		e->frame = AE_BUF_NO_HINT;
-	e->eng = t->eng;
-	e->file = t->file;
-	e->blk = ae_buf_block(leaf);
-	e->klen = (uint16_t) klen;
-	memcpy(e->key, key, klen);
+	bt_leaf_item_get(page, 0, &first);
+	bt_leaf_item_get(page, n - 1, &last);
+	if (first.klen > BT_RECENT_KEY_MAX || last.klen > BT_RECENT_KEY_MAX)
+		return;
+	/* this leaf's entry (or the oldest) moves to the front */
+	for (w = 0; w < BT_RECENT_WAYS - 1; w++)
+		if (recent_is(&set[w], t) && set[w].blk == ae_buf_block(leaf))
+			break;
+	if (recent_is(&set[w], t) && set[w].blk == ae_buf_block(leaf))
+		frame = set[w].frame;
+	memmove(&set[1], &set[0], sizeof(bt_recent) * w);
+	set[0].eng = t->eng;
+	set[0].file = t->file;
+	set[0].blk = ae_buf_block(leaf);
+	set[0].frame = frame;
+	set[0].lolen = (uint8_t) first.klen;
+	set[0].hilen = (uint8_t) last.klen;
+	memcpy(set[0].lo, first.key, first.klen);
+	memcpy(set[0].hi, last.key, last.klen);
 }
 
-bool
-bt_last_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae_buf **out)
+ae_status
+bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae_buf **out)
 {
-	bt_last    *e = last_slot(t);
+	bt_recent  *set = recent_set(t);
+	bt_recent  *e = NULL;
 	ae_buf	   *b;
 	void	   *page;
 	ae_page_opaque *o;
-	bool		found = false;
+	bool		covers = false;
+	ae_status	st;
 
-	if (e->eng != t->eng || !ae_file_id_equal(e->file, t->file) || e->klen != klen ||
-		memcmp(e->key, key, klen) != 0)
-		return false;
-	if (ae_buf_read_hint(t->eng, t->file, e->blk, mode, 0, &e->frame, &b) != AE_OK)
+	for (int w = 0; w < BT_RECENT_WAYS && !e; w++)
+		if (recent_is(&set[w], t) &&
+			t->cmp(set[w].lo, set[w].lolen, key, klen) <= 0 &&
+			t->cmp(key, klen, set[w].hi, set[w].hilen) <= 0)
+			e = &set[w];
+	if (!e)
+		return AE_NOT_FOUND;
+	if ((st = ae_buf_read_hint(t->eng, t->file, e->blk, mode, 0, &e->frame, &b)) != AE_OK)
 	{
+		/* a block past the end (the file was cut) is just stale; a failed read is an error */
 		e->eng = NULL;
-		return false;
+		return st;
 	}
 	page = ae_buf_page(b);
 	o = ae_page_opq(page);
 	if (o->magic == AE_PAGE_MAGIC && o->format == AE_PAGE_FORMAT &&
 		o->kind == AE_PAGE_BTREE_LEAF && o->level == 0)
-		(void) bt_leaf_search(t, page, key, klen, &found);
-	if (!found)
+	{
+		bool		found;
+		int			slot = bt_leaf_search(t, page, key, klen, &found);
+
+		covers = found || (slot > 0 && slot < ae_page_nslots(page));
+	}
+	if (!covers)
 	{
 		ae_buf_release(b);
 		e->eng = NULL;
-		return false;
+		return AE_NOT_FOUND;
 	}
+	recent_hits++;
 	*out = b;
-	return true;
+	return AE_OK;
+}
+
+uint64_t
+ae_btree_recent_leaf_hits(void)
+{
+	return recent_hits;
 }
 
 /* ---------------------------------------------------------------- get */
@@ -373,8 +426,10 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 		ae_status	st = AE_OK;
 		int			slot;
 
-		if (!bt_last_leaf(t, key, klen, AE_LATCH_SHARED, &leaf) &&
-			(st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL)) != AE_OK)
+		st = bt_recent_leaf(t, key, klen, AE_LATCH_SHARED, &leaf);
+		if (st == AE_NOT_FOUND)
+			st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL);
+		if (st != AE_OK)
 			return st;
 		slot = bt_leaf_search(t, ae_buf_page(leaf), key, klen, &found);
 		if (!found)
@@ -382,7 +437,7 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 			ae_buf_release(leaf);
 			return AE_NOT_FOUND;
 		}
-		bt_last_set(t, key, klen, leaf);	/* W7 */
+		bt_recent_remember(t, leaf);	/* W7 */
 		bt_leaf_item_get(ae_buf_page(leaf), slot, &it);
 		if (!(it.flags & AE_BT_ITEM_OVERFLOW))
 		{

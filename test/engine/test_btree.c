@@ -687,6 +687,7 @@ test_meta_hint(void)
 	char		v[200];
 	ae_file_id	f2 = {1, 2, 4};
 	ae_engine_stats s0, s1;
+	uint64_t	w7;
 
 	AE_OKAY(fx_open(&x, 64));
 	ae_row_key(9, k);
@@ -698,12 +699,14 @@ test_meta_hint(void)
 	ae_row_key(9, k);
 	AE_OKAY(ae_btree_get(&x.t, k, 8, &got));	/* remembers the metapage's frame */
 	ae_btree_open(&t2, x.eng, x.f, NULL);
-	ae_row_key(7, k);			/* not the last key (W7 would skip the metapage) */
+	ae_row_key(10, k);			/* after the leaf's last key: W7 cannot serve it, a descent */
 	ae_engine_get_stats(x.eng, &s0);
-	AE_OKAY(ae_btree_get(&t2, k, 8, &got));
+	w7 = ae_btree_recent_leaf_hits();
+	AE_CHECK(ae_btree_get(&t2, k, 8, &got) == AE_NOT_FOUND);
 	ae_engine_get_stats(x.eng, &s1);
+	AE_CHECK(ae_btree_recent_leaf_hits() == w7);
 	AE_CHECK(s1.hits == s0.hits);	/* no buffer-table lookup: metapage by its frame, root by swizzle */
-	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+	AE_CHECK(s1.swizzle_hits >= s0.swizzle_hits + 2);
 
 	/* another tree fills the 64-frame pool: the remembered frame is reused */
 	AE_OKAY(ae_btree_create(x.eng, f2));
@@ -715,12 +718,16 @@ test_meta_hint(void)
 		AE_OKAY(ae_btree_insert(&other, k, 8, v, 200));
 	}
 	ae_btree_open(&t2, x.eng, x.f, NULL);
-	ae_row_key(9, k);			/* not the last key: a descent, from the metapage */
-	fill(v, 9, 40);
+	ae_row_key(6, k);			/* before the leaf's first key: a descent, from the metapage */
 	ae_engine_get_stats(x.eng, &s0);
-	AE_OKAY(ae_btree_get(&t2, k, 8, &got));
+	w7 = ae_btree_recent_leaf_hits();
+	AE_CHECK(ae_btree_get(&t2, k, 8, &got) == AE_NOT_FOUND);	/* tree 2 has key 6, this one not */
 	ae_engine_get_stats(x.eng, &s1);
+	AE_CHECK(ae_btree_recent_leaf_hits() == w7);
 	AE_CHECK(s1.swizzle_stale > s0.swizzle_stale);	/* the remembered frame holds another page now */
+	ae_row_key(9, k);
+	fill(v, 9, 40);
+	AE_OKAY(ae_btree_get(&t2, k, 8, &got));
 	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
 	ae_row_key(8, k);
 	AE_CHECK(ae_btree_get(&t2, k, 8, &got) == AE_NOT_FOUND);	/* tree 2 has key 8, this one not */
@@ -730,9 +737,11 @@ test_meta_hint(void)
 
 /*
  * W7: reading a key, reading it again and writing it (what an UPDATE does)
- * descends once; the later two touch only the leaf. The hint never serves a
- * key from a leaf it left: after splits moved it, after a delete, and a
- * different key never uses it.
+ * descends once; the later two touch only the leaf. So does any key inside
+ * the range of a recently used leaf (found or not, read or written), up to
+ * BT_RECENT_WAYS leaves per tree; a key outside them descends. The hint
+ * never serves a key from a leaf that no longer covers it: after splits
+ * moved it, and a deleted key is not found.
  */
 static void
 test_last_key_leaf(void)
@@ -744,7 +753,8 @@ test_last_key_leaf(void)
 				k2[8];
 	char		v[100];
 	uint64_t	a0,
-				a1;
+				a1,
+				w0;
 	const uint32_t n = 100000;
 
 	AE_OKAY(fx_open(&x, 2048));
@@ -767,13 +777,55 @@ test_last_key_leaf(void)
 	AE_CHECK(a1 - a0 == 3);		/* one page each, not height + 1 */
 	AE_CHECK(got.len == 60 && memcmp(got.data, v, 60) == 0);
 
-	/* another key: a full descent (metapage, each level), never the hinted leaf */
+	/* another key of the same leaf: that leaf alone */
 	ae_row_key(501 * 1000, k2);
 	a0 = page_accesses(x.eng);
 	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
-	AE_CHECK(page_accesses(x.eng) - a0 == info.height + 1);
+	AE_CHECK(page_accesses(x.eng) - a0 == 1);
 	fill(v, 501, 40);
 	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+	/* a key between two of its keys: not found, and no descent either */
+	ae_row_key(501 * 1000 + 1, k2);
+	a0 = page_accesses(x.eng);
+	AE_CHECK(ae_btree_get(&x.t, k2, 8, &got) == AE_NOT_FOUND);
+	AE_CHECK(page_accesses(x.eng) - a0 == 1);
+	/* inserted there, through the leaf alone, and found */
+	a0 = page_accesses(x.eng);
+	AE_OKAY(ae_btree_insert(&x.t, k2, 8, "between", 7));
+	AE_CHECK(page_accesses(x.eng) - a0 == 1);
+	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
+	AE_CHECK(got.len == 7 && memcmp(got.data, "between", 7) == 0);
+	AE_OKAY(ae_btree_delete(&x.t, k2, 8));
+
+	/* keys far apart: a full descent (metapage, each level) for each new leaf */
+	for (uint32_t far = 1; far <= 3; far++)
+	{
+		ae_row_key((uint64_t) far * 15000 * 1000, k2);
+		a0 = page_accesses(x.eng);
+		w0 = ae_btree_recent_leaf_hits();
+		AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
+		AE_CHECK(page_accesses(x.eng) - a0 == info.height + 1);
+		AE_CHECK(ae_btree_recent_leaf_hits() == w0);
+		fill(v, far * 15000, 40);
+		AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+	}
+	/* four leaves are remembered: the first is still one page away */
+	ae_row_key(502 * 1000, k2);
+	a0 = page_accesses(x.eng);
+	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
+	AE_CHECK(page_accesses(x.eng) - a0 == 1);
+	fill(v, 502, 40);
+	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+	/* a fifth and a sixth push out the oldest two: those descend again */
+	for (uint32_t far = 4; far <= 5; far++)
+	{
+		ae_row_key((uint64_t) far * 15000 * 1000, k2);
+		AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
+	}
+	ae_row_key(15000 * 1000, k2);
+	a0 = page_accesses(x.eng);
+	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
+	AE_CHECK(page_accesses(x.eng) - a0 == info.height + 1);
 
 	/*
 	 * Another process splits the key's leaf (keys just below it push it into

@@ -50,6 +50,12 @@ typedef struct ae_btree
 	uint32_t	meta_hint;		/* frame last seen holding the metapage (ae_buf_read_hint) */
 } ae_btree;
 
+/*
+ * Gets and writes this process served from a recently used leaf without a
+ * descent (btree/README.md W7); for tests and diagnostics.
+ */
+uint64_t	ae_btree_recent_leaf_hits(void);
+
 /* Initialise an empty tree in an empty file (writes metapage and root leaf, logged). */
 ae_status	ae_btree_create(ae_engine *eng, ae_file_id file);
 
