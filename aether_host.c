@@ -27,6 +27,7 @@
 #include "common/file_perm.h"
 #include "common/hashfn.h"
 #include "port/atomics.h"
+#include "storage/bufmgr.h"		/* zero_damaged_pages */
 #include "storage/fd.h"
 #include "storage/shmem.h"
 #include "storage/smgr.h"
@@ -96,26 +97,67 @@ host_nblocks(void *ctx, ae_file_id f, uint32_t *nblocks)
 	return st;
 }
 
+/*
+ * Read a block. The usual case, a block of an existing file, is one
+ * smgrread: a pread on a file this process keeps open. Only when that fails
+ * is the file looked at again (smgrexists closes and reopens it, noticing an
+ * unlink; smgrnblocks), so that a block past the end or of a missing file is
+ * AE_NOT_FOUND, which the engine treats as a stale hint, and anything else is
+ * an I/O error. With zero_damaged_pages on, mdread returns zeros for a block
+ * it cannot read, so the file is checked before the read. Files of dropped
+ * relations are closed in every backend before any other relation can take
+ * their file number (smgr invalidation, processed when that relation is
+ * locked), so the one-read path never reads a dropped file through an old
+ * descriptor for a new relation.
+ */
+static bool
+block_exists(ae_file_id f, uint32_t blk)
+{
+	SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
+
+	return smgrexists(reln, MAIN_FORKNUM) && blk < smgrnblocks(reln, MAIN_FORKNUM);
+}
+
 static ae_status
 host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ae_status	st = AE_OK;
+	ErrorData  *edata = NULL;
 
 	PG_TRY();
 	{
-		SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
-
-		if (!smgrexists(reln, MAIN_FORKNUM) || blk >= smgrnblocks(reln, MAIN_FORKNUM))
+		if (zero_damaged_pages && !block_exists(f, blk))
 			st = AE_NOT_FOUND;
 		else
-			smgrread(reln, MAIN_FORKNUM, blk, page);
+			smgrread(smgropen(aetam_rnode(f), InvalidBackendId), MAIN_FORKNUM, blk, page);
 	}
 	PG_CATCH();
 	{
-		st = caught_error(cxt, f, blk, "could not read an aether page");
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
 	}
 	PG_END_TRY();
+	if (edata != NULL)
+	{
+		/* why did it fail: no such block, or a real read error? */
+		PG_TRY();
+		{
+			if (!block_exists(f, blk))
+				st = AE_NOT_FOUND;
+		}
+		PG_CATCH();
+		{
+			FlushErrorState();	/* report the read's own error */
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(cxt);
+		if (st != AE_NOT_FOUND)
+			st = ae_fail(edata->sqlerrcode == ERRCODE_DISK_FULL ? AE_DISK_FULL : AE_IO_ERROR,
+						 f, blk, "could not read an aether page: %s", edata->message);
+		FreeErrorData(edata);
+	}
 	if (st == AE_NOT_FOUND)
 		return ae_fail(AE_NOT_FOUND, f, blk, "block %u is beyond the end of the file", blk);
 	return st;
