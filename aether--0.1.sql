@@ -49,7 +49,7 @@ CREATE FUNCTION aether_wal_stats(
     OUT insert_lsn bigint, OUT flushed_lsn bigint,
     OUT checkpoints bigint, OUT last_checkpoint timestamptz, OUT checkpoint_redo_lsn bigint,
     OUT aether_only_commits bigint, OUT recycled_segments bigint,
-    OUT pg_wal_flushes_for_pruning bigint)
+    OUT pg_wal_flushes_for_pruning bigint, OUT pg_wal_flushes_for_commits bigint)
     AS 'MODULE_PATHNAME', 'aether_wal_stats' LANGUAGE C STRICT VOLATILE;
 
 CREATE VIEW pg_stat_aether_wal AS SELECT * FROM aether_wal_stats();

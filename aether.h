@@ -108,6 +108,7 @@ struct Latch;
 extern void aetam_commit_set_worker(struct Latch *latch);
 extern bool aetam_commit_flush_wanted(void);
 extern uint64 aetam_commit_flushes_for_pruning(void);
+extern uint64 aetam_commit_flushes_for_commits(void);
 extern ae_status aetam_commit_redo_record(const void *data, size_t len);
 extern ae_status aetam_commit_redo_abort(const void *data, size_t len);
 extern void aetam_commit_init(void);

@@ -108,6 +108,7 @@ typedef struct CommitShared
 	pg_atomic_uint32 async_pending;
 	pg_atomic_uint64 async_commit_end;
 	pg_atomic_uint64 pg_flushes_for_pruning;	/* done by the worker */
+	pg_atomic_uint64 pg_flushes_for_commits;	/* done by the worker, for page_flush_wanted */
 	Latch	   *worker_latch;	/* NULL: no worker running */
 	int			nprocs;
 	/*
@@ -156,6 +157,7 @@ aetam_commit_shmem_init(void)
 		pg_atomic_init_u64(&shared->async_commit_end, 0);
 		pg_atomic_init_u32(&shared->async_pending, 0);
 		pg_atomic_init_u64(&shared->pg_flushes_for_pruning, 0);
+		pg_atomic_init_u64(&shared->pg_flushes_for_commits, 0);
 		shared->worker_latch = NULL;
 		shared->nprocs = aetam_total_procs();
 		for (int i = 0; i < shared->nprocs; i++)
@@ -442,6 +444,8 @@ aetam_commit_flush_wanted(void)
 		return false;
 	if (for_pruning != InvalidXLogRecPtr && XLogNeedsFlush(for_pruning))
 		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_pruning, 1);
+	if (for_pages != InvalidXLogRecPtr && XLogNeedsFlush(for_pages))
+		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_commits, 1);
 	/* everything inserted so far: the next requests are likely covered */
 	aetam_flush_pg_wal();
 	return true;
@@ -452,6 +456,16 @@ uint64
 aetam_commit_flushes_for_pruning(void)
 {
 	return shared ? pg_atomic_read_u64(&shared->pg_flushes_for_pruning) : 0;
+}
+
+/*
+ * Flushes of PostgreSQL's WAL the worker did for pages of fast commits'
+ * records (keep_wal_writer_asleep; pg_stat_aether_wal).
+ */
+uint64
+aetam_commit_flushes_for_commits(void)
+{
+	return shared ? pg_atomic_read_u64(&shared->pg_flushes_for_commits) : 0;
 }
 
 /* this backend's transaction is counted in async_pending */

@@ -49,8 +49,8 @@ aether_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	ae_engine_stats s;
-	Datum		values[14];
-	bool		nulls[14] = {0};
+	Datum		values[15];
+	bool		nulls[15] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_stats must return a composite type");
@@ -123,8 +123,8 @@ aether_wal_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	ae_engine_stats s;
-	Datum		values[14];
-	bool		nulls[14] = {0};
+	Datum		values[15];
+	bool		nulls[15] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_wal_stats must return a composite type");
@@ -151,6 +151,7 @@ aether_wal_stats(PG_FUNCTION_ARGS)
 	values[11] = Int64GetDatum((int64) aetam_commit_count_aether_only());
 	values[12] = Int64GetDatum((int64) aetam_log_segments_recycled());
 	values[13] = Int64GetDatum((int64) aetam_commit_flushes_for_pruning());
+	values[14] = Int64GetDatum((int64) aetam_commit_flushes_for_commits());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 

@@ -165,21 +165,31 @@ is( $node->safe_psql(
 
 # A commit through Aether's log alone leaves PostgreSQL's commit record to be
 # written asynchronously, which wakes the WAL writer whenever a completed WAL
-# page is unflushed; so the commit flushes PostgreSQL's WAL up to its last
-# completed page first (once per page of commit records), and the WAL writer
-# is not woken for nearly every commit. With the WAL writer stopped, only
-# that flush can move the flushed position.
+# page is unflushed; so once per page of such commit records, a commit asks
+# Aether's worker to flush PostgreSQL's WAL up to its last completed page
+# (the commit itself does not fsync while it holds its row locks), and the
+# WAL writer is not woken for nearly every commit. The worker counts those
+# flushes in pg_wal_flushes_for_commits. With the WAL writer stopped and
+# only such commits running (no asynchronous commit, whose record a later
+# commit would flush itself), only the worker can move the flushed position.
 $walwriter = stop_walwriter();
+my ($commit_flushes, $fast_before, $flushed_before) = split /\|/,
+  $node->safe_psql('postgres',
+	'SELECT pg_wal_flushes_for_commits, aether_only_commits, pg_current_wal_flush_lsn() FROM pg_stat_aether_wal');
 $node->safe_psql('postgres',
-	'SET synchronous_commit = off; INSERT INTO h SELECT generate_series(1, 3000)');
-my $page = $node->safe_psql('postgres',
-	"SELECT pg_current_wal_insert_lsn() - ((pg_current_wal_insert_lsn() - '0/0'::pg_lsn) % 8192)");
-is($node->safe_psql('postgres', "SELECT pg_current_wal_flush_lsn() < '$page'"),
-	't', 'an asynchronous heap insert leaves completed WAL pages unflushed');
-$node->safe_psql('postgres', "INSERT INTO t VALUES (20, 'aether only')");
-is($node->safe_psql('postgres', "SELECT pg_current_wal_flush_lsn() >= '$page'"),
-	't', 'a commit through Aether\'s log alone flushed them (the WAL writer is not needed)');
+	q{DO $$ BEGIN FOR i IN 1..500 LOOP INSERT INTO t VALUES (1000 + i, 'fast'); COMMIT; END LOOP; END $$});
+is( $node->safe_psql(
+		'postgres', "SELECT aether_only_commits - $fast_before >= 500 FROM pg_stat_aether_wal"),
+	't', '500 commits went through Aether\'s log alone');
+ok( $node->poll_query_until(
+		'postgres', "SELECT pg_current_wal_flush_lsn() - '$flushed_before' >= 8192"),
+	'their commit records\' completed WAL pages were flushed (the WAL writer is stopped)');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT pg_wal_flushes_for_commits > $commit_flushes FROM pg_stat_aether_wal"),
+	't', 'by the worker, which counted the flush');
 kill 'CONT', $walwriter;
+$node->safe_psql('postgres', 'DELETE FROM t WHERE id > 1000');
 
 # Checkpoints flush PostgreSQL's WAL up to its insert position. Right after
 # pg_switch_wal that position lies past the header of a page no record has
