@@ -643,8 +643,6 @@ bt_write(ae_btree *t, bt_op *op)
 	{
 		/* W7: the leaf covering the key, remembered from recent use: no descent */
 		st = apply_mtr(t, op, leaf);
-		if (st == AE_OK && op->kind != BT_OP_DELETE)
-			bt_recent_remember(t, leaf);
 		ae_buf_release(leaf);
 	}
 	else if (op->item && (op->kind == BT_OP_INSERT || op->kind == BT_OP_PUT))

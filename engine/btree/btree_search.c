@@ -279,8 +279,9 @@ bt_descend_read(ae_btree *t, const void *key, size_t klen, bt_seek how,
 
 /*
  * W7: process-local, per (engine, file), the last BT_RECENT_WAYS leaves this
- * process found or wrote a key in, each with the key range it held then (its
- * first and last key). A get or a write of a key inside a remembered range
+ * process descended to and found or wrote a key in, each with the key range
+ * it held then (its first and last key; a hit moves its entry to the front
+ * and leaves the range as it was). A get or a write of a key inside a remembered range
  * latches that leaf alone and uses it if the leaf, under its latch, still
  * covers the key: it is a leaf of the tree and the key is one of its keys or
  * lies strictly between its first and its last. Leaves hold disjoint key
@@ -398,6 +399,13 @@ bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae
 		return AE_NOT_FOUND;
 	}
 	recent_hits++;
+	if (e != set)
+	{
+		bt_recent	hit = *e;	/* most recent first; its range needs no refresh */
+
+		memmove(&set[1], &set[0], (char *) e - (char *) set);
+		set[0] = hit;
+	}
 	*out = b;
 	return AE_OK;
 }
@@ -425,9 +433,10 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 		bt_stub		stub;
 		ae_status	st = AE_OK;
 		int			slot;
+		bool		descended;
 
 		st = bt_recent_leaf(t, key, klen, AE_LATCH_SHARED, &leaf);
-		if (st == AE_NOT_FOUND)
+		if ((descended = (st == AE_NOT_FOUND)))
 			st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL);
 		if (st != AE_OK)
 			return st;
@@ -437,7 +446,8 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 			ae_buf_release(leaf);
 			return AE_NOT_FOUND;
 		}
-		bt_recent_remember(t, leaf);	/* W7 */
+		if (descended)
+			bt_recent_remember(t, leaf);	/* W7 */
 		bt_leaf_item_get(ae_buf_page(leaf), slot, &it);
 		if (!(it.flags & AE_BT_ITEM_OVERFLOW))
 		{
