@@ -155,33 +155,41 @@ conflict_out(Relation rel, AetamVersions *vers, int visible, Snapshot snapshot)
 	CheckForSerializableConflictOut(rel, xid, snapshot);
 }
 
-/* Put the version of the row the snapshot sees into slot; false if none. */
+/*
+ * Put the version of the row the snapshot sees into slot; false if none.
+ * Serializable transactions record the rw-conflict of what they did not
+ * see. *xmin (optional) receives the stored version's xmin. *all_dead
+ * (optional) is set when no version is visible and every one is dead to
+ * every snapshot (index fetches report that to the index AM).
+ */
 static bool
 store_visible(Relation rel, uint64 rowid, const ae_bytes *row, Snapshot snapshot,
-			  TupleTableSlot *slot)
+			  TupleTableSlot *slot, TransactionId *xmin, bool *all_dead)
 {
 	AetamVersions vers;
 	AetamHeaders h;
 	int			i;
 	HeapTuple	tup = aetam_single_version_tuple(rel, rowid, row, slot->tts_mcxt);
 
+	if (all_dead)
+		*all_dead = false;
 	if (tup)
 	{
-		/* one version: built once, straight into the slot's memory */
-		bool		visible = aetam_version_visible(rel, tup->t_data, snapshot);
-
-		if (IsolationIsSerializable())
+		/* the common case, one version: built once, straight into the slot's memory */
+		vers.n = 1;
+		vers.v = &tup->t_data;
+		vers.len = &tup->t_len;
+		i = aetam_visible_version(rel, &vers, snapshot);
+		conflict_out(rel, &vers, i, snapshot);
+		if (i < 0)
 		{
-			vers.n = 1;
-			vers.v = &tup->t_data;
-			vers.len = &tup->t_len;
-			conflict_out(rel, &vers, visible ? 0 : -1, snapshot);
-		}
-		if (!visible)
-		{
+			if (all_dead)
+				*all_dead = aetam_version_dead(tup->t_data, GlobalVisTestFor(rel));
 			pfree(tup);
 			return false;
 		}
+		if (xmin)
+			*xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
 		aetam_store_tuple(slot, tup);
 		return true;
 	}
@@ -190,7 +198,19 @@ store_visible(Relation rel, uint64 rowid, const ae_bytes *row, Snapshot snapshot
 	i = aetam_visible_version(rel, &h.vers, snapshot);
 	conflict_out(rel, &h.vers, i, snapshot);
 	if (i >= 0)
+	{
+		if (xmin)
+			*xmin = HeapTupleHeaderGetRawXmin(h.vers.v[i]);
 		aetam_store_tuple(slot, aetam_headers_tuple(rel, &h, i, slot->tts_mcxt));
+	}
+	else if (all_dead)
+	{
+		GlobalVisState *vistest = GlobalVisTestFor(rel);
+
+		*all_dead = true;
+		for (int j = 0; j < h.vers.n && *all_dead; j++)
+			*all_dead = aetam_version_dead(h.vers.v[j], vistest);
+	}
 	aetam_free_headers(&h);
 	return i >= 0;
 }
@@ -300,7 +320,7 @@ getnext(AetamScan *scan, ScanDirection dir, TupleTableSlot *slot)
 		}
 		scan->have_pos = true;
 		scan->pos = rowid;
-		if (store_visible(rel, rowid, &row, scan->base.rs_snapshot, slot))
+		if (store_visible(rel, rowid, &row, scan->base.rs_snapshot, slot, NULL, NULL))
 		{
 			pgstat_count_heap_getnext(rel);
 			return true;
@@ -424,10 +444,7 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 	AetamIndexFetch *f = (AetamIndexFetch *) data;
 	Relation	rel = f->base.rel;
 	uint64		rowid = aetam_tid_to_rowid(tid);
-	AetamVersions vers;
-	AetamHeaders h;
-	HeapTuple	single;
-	int			i;
+	TransactionId xmin;
 
 	*call_again = false;
 	if (all_dead)
@@ -438,45 +455,10 @@ aetam_index_fetch_tuple(struct IndexFetchTableData *data, ItemPointer tid,
 			*all_dead = true;
 		return false;
 	}
-	single = aetam_single_version_tuple(rel, rowid, &f->row, slot->tts_mcxt);
-	if (single)
-	{
-		/* the common case, one version: built once, straight into the slot's memory */
-		vers.n = 1;
-		vers.v = &single->t_data;
-		vers.len = &single->t_len;
-		i = aetam_visible_version(rel, &vers, snapshot);
-		conflict_out(rel, &vers, i, snapshot);
-		if (i < 0)
-		{
-			if (all_dead)
-				*all_dead = aetam_version_dead(single->t_data, GlobalVisTestFor(rel));
-			pfree(single);
-			return false;
-		}
-		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetRawXmin(single->t_data));
-		aetam_store_tuple(slot, single);
-		return true;
-	}
-	/* several versions: judged on their headers, only the visible one is built */
-	aetam_parse_headers(rel, rowid, &f->row, &h);
-	i = aetam_visible_version(rel, &h.vers, snapshot);
-	conflict_out(rel, &h.vers, i, snapshot);
-	if (i >= 0)
-	{
-		aetam_store_tuple(slot, aetam_headers_tuple(rel, &h, i, slot->tts_mcxt));
-		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetRawXmin(h.vers.v[i]));
-	}
-	else if (all_dead)
-	{
-		GlobalVisState *vistest = GlobalVisTestFor(rel);
-
-		*all_dead = true;
-		for (int j = 0; j < h.vers.n && *all_dead; j++)
-			*all_dead = aetam_version_dead(h.vers.v[j], vistest);
-	}
-	aetam_free_headers(&h);
-	return i >= 0;
+	if (!store_visible(rel, rowid, &f->row, snapshot, slot, &xmin, all_dead))
+		return false;
+	PredicateLockTID(rel, tid, snapshot, xmin);
+	return true;
 }
 
 bool
@@ -492,7 +474,7 @@ aetam_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 	PG_TRY();
 	{
 		if (aetam_fetch_row(rel, aetam_tid_to_rowid(tid), &row))
-			found = store_visible(rel, aetam_tid_to_rowid(tid), &row, snapshot, slot);
+			found = store_visible(rel, aetam_tid_to_rowid(tid), &row, snapshot, slot, NULL, NULL);
 	}
 	PG_FINALLY();
 	{
@@ -605,7 +587,7 @@ aetam_scan_bitmap_next_tuple(TableScanDesc sscan, struct TBMIterateResult *tbmre
 
 		if (!(scan->bitmap_words[off / 64] & (UINT64CONST(1) << (off % 64))))
 			continue;
-		if (store_visible(sscan->rs_rd, rowid, &row, sscan->rs_snapshot, slot))
+		if (store_visible(sscan->rs_rd, rowid, &row, sscan->rs_snapshot, slot, NULL, NULL))
 		{
 			pgstat_count_heap_fetch(sscan->rs_rd);
 			return true;
