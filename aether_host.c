@@ -557,26 +557,25 @@ zero_fill(int fd, off_t from, off_t to)
 #define PREALLOC_TEMP LOG_DIR "/log.prealloc"
 
 /*
- * Create the log segment after the one holding lsn, filled with zeros, if it
- * does not exist yet (the background worker calls this every 200 ms). The
- * writes that later fill a preallocated segment change no file size, so the
- * commit path's fdatasync need not commit file system metadata (a journal
- * commit on ext4) — PostgreSQL pre-creates its WAL segments for the same
- * reason. Once checkpoints recycle old segments (host_log_discard), the
- * next one usually exists already and nothing is done. The file is built
- * under a temporary name and linked into place, which never replaces a
- * segment a writer created or a checkpoint recycled meanwhile (writers
- * create a missing segment themselves, growing it as they go). Failures (a
- * full disk) are logged: the writer then creates the segment itself.
+ * Segments the worker keeps ready after the one holding the insert position.
+ * Commits check that the current and the next segment exist at full size
+ * (aetam_log_space_ready) and otherwise write the log out first, waiting for
+ * the flush in progress; with only the next segment ready, every commit
+ * would do that from the moment the log enters it until the worker's next
+ * round (up to 200 ms) creates the one after. Two ahead, the one after is
+ * there already.
  */
-void
-aetam_log_preallocate(uint64 lsn)
+#define PREALLOC_AHEAD 2
+
+/* Create log segment segno, 16 MiB of zeros, unless it exists. */
+static void
+preallocate_segment(uint64 segno)
 {
 	char		path[MAXPGPATH];
 	int			fd;
 	bool		ok;
 
-	segment_path(lsn / LOG_SEGMENT_SIZE + 1, path, sizeof(path));
+	segment_path(segno, path, sizeof(path));
 	if (access(path, F_OK) == 0)
 		return;
 	fd = OpenTransientFile(PREALLOC_TEMP, O_RDWR | O_CREAT | O_TRUNC | PG_BINARY);
@@ -596,6 +595,27 @@ aetam_log_preallocate(uint64 lsn)
 	(void) unlink(PREALLOC_TEMP);
 	if (ok)
 		fsync_fname(LOG_DIR, true);
+}
+
+/*
+ * Create the PREALLOC_AHEAD log segments after the one holding lsn, filled
+ * with zeros, where they do not exist yet (the background worker calls this
+ * every 200 ms). The writes that later fill a preallocated segment change no
+ * file size, so the commit path's fdatasync need not commit file system
+ * metadata (a journal commit on ext4) — PostgreSQL pre-creates its WAL
+ * segments for the same reason. Once checkpoints recycle old segments
+ * (host_log_discard), the next ones usually exist already and nothing is
+ * done. Each file is built under a temporary name and linked into place,
+ * which never replaces a segment a writer created or a checkpoint recycled
+ * meanwhile (writers create a missing segment themselves, growing it as
+ * they go). Failures (a full disk) are logged: the writer then creates the
+ * segment itself.
+ */
+void
+aetam_log_preallocate(uint64 lsn)
+{
+	for (int i = 1; i <= PREALLOC_AHEAD; i++)
+		preallocate_segment(lsn / LOG_SEGMENT_SIZE + i);
 }
 
 /* The log file holding lsn (for messages). */

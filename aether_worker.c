@@ -259,7 +259,7 @@ aetam_worker_register(void)
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("aether.wal_init_zero",
-							 "Creates each next Aether log segment ahead of time, filled with zeros.",
+							 "Keeps the next two Aether log segments created ahead of time, filled with zeros.",
 							 "Commits then sync log writes that change no file size.",
 							 &aether_wal_init_zero, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
 

@@ -91,9 +91,11 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '800000',
 	'and after a clean restart');
 $node->stop;
 
-# aether.wal_init_zero: the worker keeps the segment after the insert
-# position ready, 16 MiB of zeros, so commits never grow a log file. A node
-# without checkpoints in the way, so that no old segment is recycled there.
+# aether.wal_init_zero: the worker keeps the two segments after the insert
+# position ready, 16 MiB of zeros, so commits never grow a log file (and
+# when the log enters the next one, the one after it is there already). A
+# node without checkpoints in the way, so that no old segment is recycled
+# there.
 $node = aether_node('log_prealloc', q{
 aether.checkpoint_timeout = 3600
 aether.max_wal_size = 10GB
@@ -104,21 +106,26 @@ $node->safe_psql('postgres',
 my $logdir = $node->data_dir . '/pg_aether';
 sub next_segment
 {
+	my ($ahead) = @_;
 	my $lsn = $node->safe_psql('postgres', 'SELECT wal_insert_lsn FROM aether_stats()');
-	return sprintf('%s/log.%016x', $logdir, int($lsn / $SEG) + 1);
+	return sprintf('%s/log.%016x', $logdir, int($lsn / $SEG) + ($ahead // 1));
 }
-my $next = next_segment();
-for (my $tries = 0; $tries < 100 && !(-e $next && -s $next == $SEG); $tries++)
+my ($next, $after) = (next_segment(1), next_segment(2));
+for (my $tries = 0; $tries < 100 && !(-e $after && -s $after == $SEG); $tries++)
 {
 	usleep(100_000);
 }
 is(-s $next, $SEG, 'the next log segment is created ahead of the writers, 16 MiB');
-open(my $fh, '<', $next) or die "$next: $!";
-binmode $fh;
+is(-s $after, $SEG, 'and so is the one after it');
 my $nonzero = 0;
-while (read($fh, my $buf, 1024 * 1024)) { $nonzero++ if $buf =~ /[^\0]/; }
-close $fh;
-is($nonzero, 0, 'and holds only zeros');
+for my $f ($next, $after)
+{
+	open(my $fh, '<', $f) or die "$f: $!";
+	binmode $fh;
+	while (read($fh, my $buf, 1024 * 1024)) { $nonzero++ if $buf =~ /[^\0]/; }
+	close $fh;
+}
+is($nonzero, 0, 'both hold only zeros');
 
 $node->safe_psql('postgres', 'ALTER SYSTEM SET aether.wal_init_zero = off');
 $node->reload;
