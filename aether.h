@@ -168,7 +168,6 @@ extern int	aetam_base_version(AetamVersions *vers);
 extern HTSV_Result aetam_version_vacuum_status(HeapTupleHeader tup, TransactionId oldest_xmin);
 extern bool aetam_version_dead(HeapTupleHeader tup, GlobalVisState *vistest);
 extern bool aetam_xid_committed(TransactionId xid);
-extern void aetam_xid_cache_age(void);
 
 /* aether_modify.c */
 extern void aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,

@@ -435,19 +435,25 @@ bool
 aetam_commit_flush_wanted(void)
 {
 	XLogRecPtr	for_pruning, for_pages;
+	bool		pruning,
+				pages;
 
 	if (shared == NULL || RecoveryInProgress())
 		return false;
 	for_pruning = pg_atomic_read_u64(&shared->pg_flush_wanted);
 	for_pages = pg_atomic_read_u64(&shared->page_flush_wanted);
+
 	if (!XLogNeedsFlush(Max(for_pruning, for_pages)))
 		return false;
-	if (for_pruning != InvalidXLogRecPtr && XLogNeedsFlush(for_pruning))
-		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_pruning, 1);
-	if (for_pages != InvalidXLogRecPtr && XLogNeedsFlush(for_pages))
-		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_commits, 1);
+	pruning = for_pruning != InvalidXLogRecPtr && XLogNeedsFlush(for_pruning);
+	pages = for_pages != InvalidXLogRecPtr && XLogNeedsFlush(for_pages);
 	/* everything inserted so far: the next requests are likely covered */
 	aetam_flush_pg_wal();
+	/* counted once done */
+	if (pruning)
+		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_pruning, 1);
+	if (pages)
+		pg_atomic_fetch_add_u64(&shared->pg_flushes_for_commits, 1);
 	return true;
 }
 

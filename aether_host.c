@@ -122,8 +122,8 @@ static ae_status
 host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	ae_status	st = AE_OK;
-	ErrorData  *edata = NULL;
+	volatile ae_status st = AE_OK;	/* set inside PG_TRY, read after a longjmp */
+	ErrorData  *volatile edata = NULL;
 
 	PG_TRY();
 	{
@@ -144,8 +144,20 @@ host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 		/* why did it fail: no such block, or a real read error? */
 		PG_TRY();
 		{
+			/*
+			 * smgrexists reopened the file: if the block is there, read it
+			 * once more through the new descriptor (the old one may have
+			 * been of a file unlinked since)
+			 */
 			if (!block_exists(f, blk))
 				st = AE_NOT_FOUND;
+			else
+			{
+				smgrread(smgropen(aetam_rnode(f), InvalidBackendId), MAIN_FORKNUM, blk, page);
+				st = AE_OK;
+				FreeErrorData(edata);
+				edata = NULL;
+			}
 		}
 		PG_CATCH();
 		{
@@ -153,10 +165,13 @@ host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(cxt);
-		if (st != AE_NOT_FOUND)
-			st = ae_fail(edata->sqlerrcode == ERRCODE_DISK_FULL ? AE_DISK_FULL : AE_IO_ERROR,
-						 f, blk, "could not read an aether page: %s", edata->message);
-		FreeErrorData(edata);
+		if (edata != NULL)
+		{
+			if (st != AE_NOT_FOUND)
+				st = ae_fail(edata->sqlerrcode == ERRCODE_DISK_FULL ? AE_DISK_FULL : AE_IO_ERROR,
+							 f, blk, "could not read an aether page: %s", edata->message);
+			FreeErrorData(edata);
+		}
 	}
 	if (st == AE_NOT_FOUND)
 		return ae_fail(AE_NOT_FOUND, f, blk, "block %u is beyond the end of the file", blk);
@@ -567,8 +582,8 @@ zero_fill(int fd, off_t from, off_t to)
  */
 #define PREALLOC_AHEAD 2
 
-/* Create log segment segno, 16 MiB of zeros, unless it exists. */
-static void
+/* Create log segment segno, 16 MiB of zeros, unless it exists; false if that failed. */
+static bool
 preallocate_segment(uint64 segno)
 {
 	char		path[MAXPGPATH];
@@ -577,13 +592,13 @@ preallocate_segment(uint64 segno)
 
 	segment_path(segno, path, sizeof(path));
 	if (access(path, F_OK) == 0)
-		return;
+		return true;
 	fd = OpenTransientFile(PREALLOC_TEMP, O_RDWR | O_CREAT | O_TRUNC | PG_BINARY);
 	if (fd < 0)
 	{
 		ereport(LOG, (errcode_for_file_access(),
 					  errmsg("aether: could not create \"%s\": %m", PREALLOC_TEMP)));
-		return;
+		return false;
 	}
 	ok = zero_fill(fd, 0, LOG_SEGMENT_SIZE) && pg_fsync(fd) == 0;
 	CloseTransientFile(fd);
@@ -595,6 +610,7 @@ preallocate_segment(uint64 segno)
 	(void) unlink(PREALLOC_TEMP);
 	if (ok)
 		fsync_fname(LOG_DIR, true);
+	return ok;
 }
 
 /*
@@ -614,8 +630,10 @@ preallocate_segment(uint64 segno)
 void
 aetam_log_preallocate(uint64 lsn)
 {
+	/* in order, stopping at a failure: recovery takes a gap in the numbers for lost log */
 	for (int i = 1; i <= PREALLOC_AHEAD; i++)
-		preallocate_segment(lsn / LOG_SEGMENT_SIZE + i);
+		if (!preallocate_segment(lsn / LOG_SEGMENT_SIZE + i))
+			break;
 }
 
 /* The log file holding lsn (for messages). */

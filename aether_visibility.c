@@ -26,6 +26,7 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "storage/predicate.h"
+#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/combocid.h"
 #include "utils/snapmgr.h"
@@ -301,25 +302,30 @@ aetam_headers_materialize(Relation rel, AetamHeaders *h, int i)
  * xid looked up; a scan of hot rows asks about a few recent writers again
  * and again, each time through a shared SLRU buffer and its lock. A commit
  * is final, so an entry stays true for as long as the xid names the same
- * transaction: xids are reused only 2^32 transactions later, and the cache
- * is emptied each time the next xid has moved XID_CACHE_SPAN past where it
- * was emptied last (aetam_xid_cache_age, at every transaction end; a single
- * transaction cannot span anything like 2^31 xids, wraparound protection
- * stops that). Direct-mapped by the xid's low bits; 0 (invalid) is empty.
+ * transaction: xids are reused only 2^32 transactions later. The cache is
+ * emptied whenever the next full (64-bit) xid has moved XID_CACHE_SPAN past
+ * the point it was last emptied at; that is checked on the first lookup
+ * under each new snapshot or transaction (RecentXmin or the local
+ * transaction id changed), which no session can postpone across a
+ * wraparound: a lookup always runs under a snapshot taken after every xid
+ * it asks about. Direct-mapped by the xid's low bits; 0 (invalid) is empty.
  */
 #define XID_CACHE_SIZE	256		/* power of two */
-#define XID_CACHE_SPAN	(1U << 24)
+#define XID_CACHE_SPAN	(UINT64CONST(1) << 24)
 
 static TransactionId committed_xids[XID_CACHE_SIZE];
-static TransactionId xid_cache_base = InvalidTransactionId;
+static uint64 xid_cache_base = 0;	/* next full xid when last emptied; 0: never */
+static TransactionId xid_cache_xmin = InvalidTransactionId;	/* RecentXmin at the last check */
+static LocalTransactionId xid_cache_lxid = InvalidLocalTransactionId;
 
-void
-aetam_xid_cache_age(void)
+static void
+xid_cache_check_age(void)
 {
-	TransactionId next = XidFromFullTransactionId(
-		((volatile VariableCacheData *) ShmemVariableCache)->nextXid);
+	uint64		next = U64FromFullTransactionId(ReadNextFullTransactionId());
 
-	if (xid_cache_base != InvalidTransactionId && next - xid_cache_base < XID_CACHE_SPAN)
+	xid_cache_xmin = RecentXmin;
+	xid_cache_lxid = MyProc ? MyProc->lxid : InvalidLocalTransactionId;
+	if (xid_cache_base != 0 && next >= xid_cache_base && next - xid_cache_base < XID_CACHE_SPAN)
 		return;
 	memset(committed_xids, 0, sizeof(committed_xids));
 	xid_cache_base = next;
@@ -332,13 +338,14 @@ aetam_xid_committed(TransactionId xid)
 
 	if (!TransactionIdIsNormal(xid))
 		return xid == FrozenTransactionId || xid == BootstrapTransactionId;
+	if (xid_cache_xmin != RecentXmin || xid_cache_base == 0 ||
+		(MyProc && xid_cache_lxid != MyProc->lxid))
+		xid_cache_check_age();
 	slot = &committed_xids[xid & (XID_CACHE_SIZE - 1)];
 	if (*slot == xid)
 		return true;
 	if (!TransactionIdDidCommit(xid))
 		return false;
-	if (xid_cache_base == InvalidTransactionId)
-		aetam_xid_cache_age();	/* the first use: start the span */
 	*slot = xid;
 	return true;
 }
@@ -556,9 +563,10 @@ aetam_visible_version(Relation rel, AetamVersions *vers, Snapshot snap)
 		/*
 		 * "The row at this TID, whatever its state": the version a change
 		 * would act on (ExecModifyTable fetches the old row this way), else
-		 * the newest one (a row whose inserter aborted).
+		 * the newest one (a row whose inserter aborted). The only version
+		 * is both, with no clog lookup.
 		 */
-		int			base = aetam_base_version(vers);
+		int			base = vers->n == 1 ? 0 : aetam_base_version(vers);
 
 		return base >= 0 ? base : 0;
 	}

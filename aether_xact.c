@@ -146,7 +146,6 @@ aether_xact_callback(XactEvent event, void *arg)
 			drop_pending_deletes(true);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
-			aetam_xid_cache_age();
 			aetam_undo_xact_end(false, false);
 			break;
 		case XACT_EVENT_ABORT:
@@ -155,7 +154,6 @@ aether_xact_callback(XactEvent event, void *arg)
 			drop_pending_deletes(false);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
-			aetam_xid_cache_age();
 			aetam_undo_xact_end(true, false);
 			break;
 		case XACT_EVENT_PREPARE:
@@ -164,7 +162,6 @@ aether_xact_callback(XactEvent event, void *arg)
 			aetam_commit_note_async(false);
 			wrote_this_xact = false;
 			aetam_rowid_cache_reset();
-			aetam_xid_cache_age();
 			aetam_undo_xact_end(false, false);
 			break;
 		default:

@@ -25,7 +25,7 @@ bt_mtr_alloc(void)
 		cached_mtr_busy = true;
 		return &cached_mtr;
 	}
-	return bt_mtr_alloc();
+	return calloc(1, sizeof(ae_mtr));	/* nested use: callers handle NULL */
 }
 
 void

@@ -362,52 +362,55 @@ ae_status
 bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae_buf **out)
 {
 	bt_recent  *set = recent_set(t);
-	bt_recent  *e = NULL;
-	ae_buf	   *b;
-	void	   *page;
-	ae_page_opaque *o;
-	bool		covers = false;
-	ae_status	st;
 
-	for (int w = 0; w < BT_RECENT_WAYS && !e; w++)
-		if (recent_is(&set[w], t) &&
-			t->cmp(set[w].lo, set[w].lolen, key, klen) <= 0 &&
-			t->cmp(key, klen, set[w].hi, set[w].hilen) <= 0)
-			e = &set[w];
-	if (!e)
-		return AE_NOT_FOUND;
-	if ((st = ae_buf_read_hint(t->eng, t->file, e->blk, mode, 0, &e->frame, &b)) != AE_OK)
+	for (int w = 0; w < BT_RECENT_WAYS; w++)
 	{
-		/* a block past the end (the file was cut) is just stale; a failed read is an error */
-		e->eng = NULL;
-		return st;
-	}
-	page = ae_buf_page(b);
-	o = ae_page_opq(page);
-	if (o->magic == AE_PAGE_MAGIC && o->format == AE_PAGE_FORMAT &&
-		o->kind == AE_PAGE_BTREE_LEAF && o->level == 0)
-	{
-		bool		found;
-		int			slot = bt_leaf_search(t, page, key, klen, &found);
+		bt_recent  *e = &set[w];
+		ae_buf	   *b;
+		void	   *page;
+		ae_page_opaque *o;
+		bool		covers = false;
+		ae_status	st;
 
-		covers = found || (slot > 0 && slot < ae_page_nslots(page));
-	}
-	if (!covers)
-	{
-		ae_buf_release(b);
-		e->eng = NULL;
-		return AE_NOT_FOUND;
-	}
-	recent_hits++;
-	if (e != set)
-	{
-		bt_recent	hit = *e;	/* most recent first; its range needs no refresh */
+		if (!recent_is(e, t) ||
+			t->cmp(e->lo, e->lolen, key, klen) > 0 || t->cmp(key, klen, e->hi, e->hilen) > 0)
+			continue;
+		if ((st = ae_buf_read_hint(t->eng, t->file, e->blk, mode, 0, &e->frame, &b)) != AE_OK)
+		{
+			/* a block past the end (the file was cut) is just stale; a failed read is an error */
+			e->eng = NULL;
+			if (st != AE_NOT_FOUND)
+				return st;
+			continue;
+		}
+		page = ae_buf_page(b);
+		o = ae_page_opq(page);
+		if (o->magic == AE_PAGE_MAGIC && o->format == AE_PAGE_FORMAT &&
+			o->kind == AE_PAGE_BTREE_LEAF && o->level == 0)
+		{
+			bool		found;
+			int			slot = bt_leaf_search(t, page, key, klen, &found);
 
-		memmove(&set[1], &set[0], (char *) e - (char *) set);
-		set[0] = hit;
+			covers = found || (slot > 0 && slot < ae_page_nslots(page));
+		}
+		if (!covers)
+		{
+			ae_buf_release(b);
+			e->eng = NULL;		/* stale: another way may still cover the key */
+			continue;
+		}
+		recent_hits++;
+		if (w > 0)
+		{
+			bt_recent	hit = *e;	/* most recent first; its range needs no refresh */
+
+			memmove(&set[1], &set[0], sizeof(bt_recent) * w);
+			set[0] = hit;
+		}
+		*out = b;
+		return AE_OK;
 	}
-	*out = b;
-	return AE_OK;
+	return AE_NOT_FOUND;
 }
 
 uint64_t
