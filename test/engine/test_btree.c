@@ -736,6 +736,28 @@ test_meta_hint(void)
 }
 
 /*
+ * Get row id (a value written as fill(seed, len)) and check the value;
+ * returns the pages the get touched.
+ */
+static uint64_t
+pages_of_get(fx *x, uint64_t id, uint32_t seed, size_t len)
+{
+	unsigned char k[8];
+	char		v[100];
+	ae_bytes	got = {0};
+	uint64_t	a0 = page_accesses(x->eng);
+	uint64_t	n;
+
+	ae_row_key(id, k);
+	fill(v, seed, len);
+	AE_CHECK(ae_btree_get(&x->t, k, 8, &got) == AE_OK);
+	n = page_accesses(x->eng) - a0;
+	AE_CHECK(got.len == len && memcmp(got.data, v, len) == 0);
+	ae_bytes_free(&got);
+	return n;
+}
+
+/*
  * W7: reading a key, reading it again and writing it (what an UPDATE does)
  * descends once; the later two touch only the leaf. So does any key inside
  * the range of a recently used leaf (found or not, read or written), up to
@@ -778,12 +800,7 @@ test_last_key_leaf(void)
 	AE_CHECK(got.len == 60 && memcmp(got.data, v, 60) == 0);
 
 	/* another key of the same leaf: that leaf alone */
-	ae_row_key(501 * 1000, k2);
-	a0 = page_accesses(x.eng);
-	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
-	AE_CHECK(page_accesses(x.eng) - a0 == 1);
-	fill(v, 501, 40);
-	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+	AE_CHECK(pages_of_get(&x, 501 * 1000, 501, 40) == 1);
 	/* a key between two of its keys: not found, and no descent either */
 	ae_row_key(501 * 1000 + 1, k2);
 	a0 = page_accesses(x.eng);
@@ -800,32 +817,16 @@ test_last_key_leaf(void)
 	/* keys far apart: a full descent (metapage, each level) for each new leaf */
 	for (uint32_t far = 1; far <= 3; far++)
 	{
-		ae_row_key((uint64_t) far * 15000 * 1000, k2);
-		a0 = page_accesses(x.eng);
 		w0 = ae_btree_recent_leaf_hits();
-		AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
-		AE_CHECK(page_accesses(x.eng) - a0 == info.height + 1);
+		AE_CHECK(pages_of_get(&x, (uint64_t) far * 15000 * 1000, far * 15000, 40) == info.height + 1);
 		AE_CHECK(ae_btree_recent_leaf_hits() == w0);
-		fill(v, far * 15000, 40);
-		AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
 	}
 	/* four leaves are remembered: the first is still one page away */
-	ae_row_key(502 * 1000, k2);
-	a0 = page_accesses(x.eng);
-	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
-	AE_CHECK(page_accesses(x.eng) - a0 == 1);
-	fill(v, 502, 40);
-	AE_CHECK(got.len == 40 && memcmp(got.data, v, 40) == 0);
+	AE_CHECK(pages_of_get(&x, 502 * 1000, 502, 40) == 1);
 	/* a fifth and a sixth push out the oldest two: those descend again */
 	for (uint32_t far = 4; far <= 5; far++)
-	{
-		ae_row_key((uint64_t) far * 15000 * 1000, k2);
-		AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
-	}
-	ae_row_key(15000 * 1000, k2);
-	a0 = page_accesses(x.eng);
-	AE_OKAY(ae_btree_get(&x.t, k2, 8, &got));
-	AE_CHECK(page_accesses(x.eng) - a0 == info.height + 1);
+		(void) pages_of_get(&x, (uint64_t) far * 15000 * 1000, far * 15000, 40);
+	AE_CHECK(pages_of_get(&x, 15000 * 1000, 15000, 40) == info.height + 1);
 
 	/*
 	 * Another process splits the key's leaf (keys just below it push it into
