@@ -18,7 +18,7 @@
  *     records (aether_commit.c, keep_wal_writer_asleep). Every 200 ms it
  *     makes the log durable for transactions that committed
  *     with synchronous_commit = off (so their tail is durable within about
- *     200 ms), creates the next log segment ahead of the writers
+ *     200 ms), keeps the next two log segments created ahead of the writers
  *     (aetam_log_preallocate), and removes the rows of rolled-back work
  *     (aether_undo.c).
  *  3. It takes a checkpoint every aether.checkpoint_timeout, or sooner once
