@@ -20,8 +20,12 @@
  *   28     4    reserved0    zero
  *   32     8    next_id      ae_btree_reserve_ids counter (next unreserved id)
  *   40     8    next_chain   overflow chain id counter (ids are never reused)
- *   48     8    user0        reserved for the table AM (zero)
- *   56     8    user1        reserved for the table AM (zero)
+ *   48     8    id_limit     every id ever handed out is below this, and the
+ *                            record that raised it was flushed before any id
+ *                            at or past the previous limit was handed out
+ *                            (0 in trees made before it existed)
+ *   56     8    id_epoch     the ae_crash_epoch at which next_id last caught
+ *                            up with id_limit (0: never)
  *
  * ---- Leaf page: kind AE_PAGE_BTREE_LEAF, level 0 ----
  *   opaque.left / opaque.right: sibling leaves (AE_NO_BLOCK at the ends).
@@ -101,8 +105,8 @@ typedef struct ae_bt_meta
 	uint32_t	reserved0;
 	uint64_t	next_id;
 	uint64_t	next_chain;
-	uint64_t	user0;
-	uint64_t	user1;
+	uint64_t	id_limit;
+	uint64_t	id_epoch;
 } ae_bt_meta;
 
 static_assert(sizeof(ae_bt_meta) == 64, "metapage item is 64 bytes");

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include "btree_internal.h"
+#include "aether/checkpoint.h"
 
 /* ---------------------------------------------------------------- ae_bytes */
 
@@ -231,27 +232,64 @@ ae_btree_create(ae_engine *eng, ae_file_id file)
 	return st;
 }
 
+/*
+ * Ids past the limit that one raise covers: a 32nd of the ids handed out so
+ * far, between 4096 and 2^20. A raise costs a log flush, and a crash skips at
+ * most this many ids, so the gap stays small next to the table.
+ */
+static uint64_t
+bt_id_slack(uint64_t next_id)
+{
+	uint64_t	slack = next_id / 32;
+
+	return slack < 4096 ? 4096 : slack > (UINT64_C(1) << 20) ? (UINT64_C(1) << 20) : slack;
+}
+
+/*
+ * Reserve n ids. The counter's records are not flushed (the caller's commit
+ * flushes them, or a crash loses them with the rows they named), yet an id
+ * may escape into another log first: the table AM's index entries live in
+ * PostgreSQL's WAL. So the id space is handed out below id_limit only, and a
+ * reservation that passes it raises it and flushes the log to that record
+ * before returning, holding the metapage latch so that nobody uses the new
+ * range earlier. After a crash (a new ae_crash_epoch) the first reservation
+ * moves next_id up to id_limit: an id is never handed out twice.
+ */
 ae_status
 ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 {
 	ae_buf	   *meta;
 	ae_bt_meta *md;
 	ae_mtr		m;
+	ae_lsn		end;
+	bool		raise;
+	uint64_t	epoch = ae_crash_epoch(t->eng);
 	ae_status	st = bt_meta_read(t, AE_LATCH_EXCLUSIVE, &meta);
 
 	if (st != AE_OK)
 		return st;
 	md = bt_meta_ptr(ae_buf_page(meta));
-	if (md->next_id + n < md->next_id)
+	*first = md->id_epoch < epoch && md->next_id < md->id_limit ? md->id_limit : md->next_id;
+	if (*first + n < *first)
 	{
 		ae_buf_release(meta);
 		return ae_fail(AE_TOO_LARGE, t->file, 0, "btree: id counter would wrap");
 	}
-	*first = md->next_id;
-	md->next_id += n;
+	if (md->id_epoch < epoch)
+		md->id_epoch = epoch;
+	md->next_id = *first + n;
+	raise = md->next_id > md->id_limit;
+	if (raise)
+	{
+		uint64_t	slack = bt_id_slack(md->next_id);
+
+		md->id_limit = md->next_id + slack < md->next_id ? UINT64_MAX : md->next_id + slack;
+	}
 	ae_mtr_begin(t->eng, &m);
 	bt_meta_log(&m, meta);
-	st = ae_mtr_commit(&m, NULL);
+	st = ae_mtr_commit(&m, &end);
+	if (st == AE_OK && raise)
+		st = ae_wal_flush(t->eng, end);
 	ae_buf_release(meta);
 	return st;
 }

@@ -240,5 +240,12 @@ ae_recover_redo(ae_engine *eng, ae_recovery_info *out)
 		return st;
 	ae_wal_set_insert_lsn(eng, end);
 	ae_wal_set_redo_lsn(eng, c.redo_lsn);
+	eng->shared->crash_epoch = out->clean ? 0 : end;
 	return AE_OK;
+}
+
+uint64_t
+ae_crash_epoch(ae_engine *eng)
+{
+	return eng->shared->crash_epoch;
 }

@@ -2015,6 +2015,83 @@ test_recovery_unflushed_tail(void)
 	fx_close(&x);
 }
 
+/*
+ * Row ids escape the engine's log (the table AM puts them in index entries
+ * that another log makes durable), so a crash that loses the tail holding a
+ * reservation must not hand those ids out again. A reservation that passes
+ * id_limit flushes the log before returning; the first reservation after a
+ * crash starts at the limit; a clean restart loses no ids.
+ */
+static void
+test_reserved_ids_survive_lost_tail(void)
+{
+	fx			x;
+	ae_recovery_info ri;
+	ae_btree_info info;
+	uint64_t	first,
+				prev,
+				highest = 0;
+	ae_lsn		durable;
+
+	AE_OKAY(fx_open(&x, 64));
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(ae_crash_epoch(x.eng) > 0);	/* a fresh start is not a clean one */
+
+	/* the first reservation raises the limit: it is durable when it returns */
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_CHECK(ae_wal_flushed_lsn(x.eng) == ae_wal_insert_lsn(x.eng));
+	highest = first;
+	/* the ones under the limit are not flushed; rows logged with them neither */
+	durable = ae_wal_flushed_lsn(x.eng);
+	for (int i = 0; i < 100; i++)
+	{
+		AE_OKAY(ae_btree_reserve_ids(&x.t, 3, &first));
+		AE_CHECK(first > highest);
+		highest = first + 2;
+	}
+	AE_CHECK(ae_wal_flushed_lsn(x.eng) == durable && ae_wal_insert_lsn(x.eng) > durable);
+
+	/* crash: the 100 reservations are lost, yet their ids are not handed out again */
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(!ri.clean && ri.end_lsn == durable);
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	AE_CHECK(info.next_id == 2);	/* the log lost them ... */
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_CHECK(first > highest && first <= highest + 4096 + 1);	/* ... the limit did not */
+	highest = first;
+
+	/* a crash right after that, losing it too, still skips it */
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_CHECK(first > highest);
+	highest = first;
+
+	/* a reservation bigger than the slack raises the limit past itself */
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 100000, &first));
+	AE_CHECK(first == highest + 1 && ae_wal_flushed_lsn(x.eng) == ae_wal_insert_lsn(x.eng));
+	highest = first + 100000 - 1;
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_CHECK(first > highest);
+	prev = first;
+
+	/* a clean stop loses nothing: the counter goes on where it was */
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 5, &first));
+	AE_CHECK(first == prev + 1);
+	AE_OKAY(ae_checkpoint(x.eng, true, NULL));
+	ae_buf_discard_all(x.eng);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(ri.clean && ae_crash_epoch(x.eng) == 0);
+	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_CHECK(first == prev + 6);
+	AE_CHECK(verify_all(&x) == 0);
+	fx_close(&x);
+}
+
 /* A damaged control file or a missing log stops recovery with AE_CORRUPT; nothing is replayed. */
 static void
 test_recovery_refuses_damage(void)
@@ -2247,6 +2324,7 @@ main(void)
 	AE_RUN(test_free_leaves_multiprocess);
 	AE_RUN(test_checkpoint_recovery);
 	AE_RUN(test_recovery_unflushed_tail);
+	AE_RUN(test_reserved_ids_survive_lost_tail);
 	AE_RUN(test_recovery_refuses_damage);
 	AE_RUN(test_multiprocess);
 	AE_RUN(test_multiprocess_cas);

@@ -120,6 +120,16 @@ ae_status	ae_recover(ae_engine *eng, ae_recovery_info *out);
 ae_status	ae_recover_redo(ae_engine *eng, ae_recovery_info *out);
 
 /*
+ * The crash epoch: 0 while the engine runs after a clean stop (or without
+ * recovery), otherwise the LSN where the log recovered from a crash ended.
+ * It only grows across crashes: a page change stamped with one epoch and
+ * durable is logged at or past it, so the next crash's log ends beyond it.
+ * A counter that may have run ahead of the durable log before a crash (the
+ * B+tree's row-id counter) compares its stamp with this to catch up once.
+ */
+uint64_t	ae_crash_epoch(ae_engine *eng);
+
+/*
  * Record in the control file that the log is durable up to the current
  * flushed position (redo point unchanged). Called every second or so by the
  * host, it narrows what recovery must take for a torn tail: a log that
