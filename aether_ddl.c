@@ -66,6 +66,7 @@ aetam_relation_nontransactional_truncate(Relation rel)
 	ae_buf_drop_file(aetam_engine(), aetam_file_id(&rel->rd_node));
 	RelationTruncate(rel, 0);
 	create_tree(rel, &rel->rd_node);
+	aetam_rowid_cache_reset();	/* chunks reserved from the old tree are not the new one's */
 }
 
 /*

@@ -116,6 +116,14 @@ SELECT * FROM d_trunc2 ORDER BY id;
 SET enable_seqscan = off;
 SELECT * FROM d_trunc2 WHERE id = 3;
 RESET enable_seqscan;
+-- row ids reserved before such a TRUNCATE are not the new tree's
+BEGIN;
+CREATE TABLE d_trunc4 (id int PRIMARY KEY);
+INSERT INTO d_trunc4 SELECT g FROM generate_series(1, 300) g;
+TRUNCATE d_trunc4;
+INSERT INTO d_trunc4 SELECT g FROM generate_series(1, 1000) g;
+COMMIT;
+SELECT count(*), count(DISTINCT ctid), min(id), max(id) FROM d_trunc4;
 BEGIN;
 CREATE TABLE d_trunc3 (id int);
 INSERT INTO d_trunc3 VALUES (1);

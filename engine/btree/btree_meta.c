@@ -252,8 +252,8 @@ bt_id_slack(uint64_t next_id)
  * PostgreSQL's WAL. So the id space is handed out below id_limit only, and a
  * reservation that passes it raises it and flushes the log to that record
  * before returning, holding the metapage latch so that nobody uses the new
- * range earlier. After a crash (a new ae_crash_epoch) the first reservation
- * moves next_id up to id_limit: an id is never handed out twice.
+ * range earlier. After a restart (a new ae_crash_epoch) the first
+ * reservation moves next_id up to id_limit: an id is never handed out twice.
  */
 ae_status
 ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
@@ -262,6 +262,7 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 	ae_bt_meta *md;
 	ae_mtr		m;
 	ae_lsn		end;
+	uint64_t	old_limit;
 	bool		raise;
 	uint64_t	epoch = ae_crash_epoch(t->eng);
 	ae_status	st = bt_meta_read(t, AE_LATCH_EXCLUSIVE, &meta);
@@ -278,6 +279,7 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 	if (md->id_epoch < epoch)
 		md->id_epoch = epoch;
 	md->next_id = *first + n;
+	old_limit = md->id_limit;
 	raise = md->next_id > md->id_limit;
 	if (raise)
 	{
@@ -290,6 +292,8 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 	st = ae_mtr_commit(&m, &end);
 	if (st == AE_OK && raise)
 		st = ae_wal_flush(t->eng, end);
+	if (st != AE_OK && raise)
+		md->id_limit = old_limit;	/* not durable: the next reservation raises it again */
 	ae_buf_release(meta);
 	return st;
 }

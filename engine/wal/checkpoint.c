@@ -240,7 +240,12 @@ ae_recover_redo(ae_engine *eng, ae_recovery_info *out)
 		return st;
 	ae_wal_set_insert_lsn(eng, end);
 	ae_wal_set_redo_lsn(eng, c.redo_lsn);
-	eng->shared->crash_epoch = out->clean ? 0 : end;
+	/*
+	 * Every start is a new epoch, a clean one too: "clean" says the control
+	 * file's last word was a shutdown checkpoint, not that nothing was logged
+	 * (and lost) after it; backends stopped by a fast shutdown may still log.
+	 */
+	eng->shared->crash_epoch = end;
 	return AE_OK;
 }
 

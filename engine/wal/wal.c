@@ -1,6 +1,6 @@
 /*
- * wal.c — the shared log buffer: inserting record groups (reservation under a
- * spinlock, copies in parallel, insertion slots) and group-commit flushing.
+ * wal.c — the shared log buffer: inserting record groups (reservation by an
+ * atomic add, copies in parallel, insertion slots) and group-commit flushing.
  * Invariants W1 and W6 are in wal_internal.h, W7 (no deadlock) in
  * wal/README.md; lock order L0..L5 and rule L9 in engine/README.md.
  */
@@ -26,7 +26,6 @@ ae_wal_shmem_init(wal_shared *w, const ae_engine_config *cfg)
 	w->size = cfg->wal_buffer_bytes;
 	w->mask = cfg->wal_buffer_bytes - 1;
 	w->ring_off = ae_align_up(sizeof(wal_shared), 64);
-	ae_spin_init(&w->insert_lck);
 	ae_latch_init(&w->flush_latch);
 	ae_latch_init(&w->checkpoint_latch);
 	atomic_init(&w->redo_lsn, 0);	/* no checkpoint yet: the whole log is the redo */
@@ -354,9 +353,9 @@ seal_at(char *data, size_t len, uint64_t lsn)
 }
 
 /*
- * See wal_internal.h and wal/README.md. Reserve [start, start + len) in a
- * few instructions under insert_lck (with the W5 check), then copy outside
- * it. A group that fits the ring is copied in one piece once there is room
+ * See wal_internal.h and wal/README.md. Holding an insertion slot, check the
+ * redo point (W5), reserve [start, start + len) with an atomic add, then
+ * copy. A group that fits the ring is copied in one piece once there is room
  * for all of it (writing out the log to make room); a group larger than the
  * whole ring is copied in pieces, its slot advertising each piece (W2: a
  * group without its last record is ignored by recovery). Each record's CRC
@@ -374,21 +373,23 @@ ae_wal_insert(ae_engine *eng, void *data, size_t len, uint32_t nrecords,
 	ae_status	st = AE_OK;
 
 	assert(len % 8 == 0);
-	slot = slot_acquire(w);		/* L2 */
-	ae_spin_lock(&w->insert_lck);	/* L4: nothing but these few lines */
+	slot = slot_acquire(w);		/* L2: a checkpoint cannot move the redo point until we are done */
 	if (redo_seen != AE_WAL_ANY_REDO &&
-		redo_seen != atomic_load_explicit(&w->redo_lsn, memory_order_relaxed))
+		redo_seen != atomic_load_explicit(&w->redo_lsn, memory_order_acquire))
 	{
 		/* a checkpoint began since the caller chose its page images (W5) */
-		ae_spin_unlock(&w->insert_lck);
 		ae_latch_release(&slot->owner);
 		*start = *end = 0;
 		return AE_CONFLICT;
 	}
-	pos = atomic_load_explicit(&w->cur_pos, memory_order_relaxed);
-	atomic_store_explicit(&slot->at, pos, memory_order_relaxed);
-	atomic_store_explicit(&w->cur_pos, pos + len, memory_order_release);
-	ae_spin_unlock(&w->insert_lck);
+	/*
+	 * W6: a lower bound of our start is in the slot before the add makes the
+	 * reservation visible (seq_cst store, then the add: whoever reads the new
+	 * cur_pos sees it), and the start itself after.
+	 */
+	atomic_store(&slot->at, atomic_load(&w->cur_pos));
+	pos = atomic_fetch_add(&w->cur_pos, len);
+	slot_set(slot, pos);
 
 	*start = pos;
 	seal_at(data, len, pos);	/* our slot holds copies at pos back: keep it short */
@@ -446,9 +447,7 @@ ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn)
 
 	assert(lsn % 8 == 0 && lsn >= AE_WAL_START_LSN);
 	ae_latch_acquire(&w->flush_latch, true);
-	ae_spin_lock(&w->insert_lck);
 	atomic_store(&w->cur_pos, lsn);
-	ae_spin_unlock(&w->insert_lck);
 	atomic_store(&w->written_lsn, lsn);
 	atomic_store(&w->flushed_lsn, lsn);
 	atomic_store(&w->failed_lsn, 0);
@@ -467,21 +466,24 @@ ae_wal_begin_checkpoint(ae_engine *eng)
 	wal_shared *w = eng->wal;
 	ae_lsn		redo;
 
-	ae_spin_lock(&w->insert_lck);
-	redo = atomic_load_explicit(&w->cur_pos, memory_order_relaxed);
+	/*
+	 * Every slot, in order (L2; the checkpoint latch L0 makes this the only
+	 * process holding more than one): no insert is between its W5 check and
+	 * its add, so every group reserved from here on sees the new redo point.
+	 */
+	for (int i = 0; i < AE_WAL_INSERT_SLOTS; i++)
+		ae_latch_acquire(&w->slots[i].owner, true);
+	redo = atomic_load(&w->cur_pos);
 	atomic_store(&w->redo_lsn, redo);
-	ae_spin_unlock(&w->insert_lck);
+	for (int i = AE_WAL_INSERT_SLOTS - 1; i >= 0; i--)
+		ae_latch_release(&w->slots[i].owner);
 	return redo;
 }
 
 void
 ae_wal_set_redo_lsn(ae_engine *eng, ae_lsn lsn)
 {
-	wal_shared *w = eng->wal;
-
-	ae_spin_lock(&w->insert_lck);
-	atomic_store(&w->redo_lsn, lsn);
-	ae_spin_unlock(&w->insert_lck);
+	atomic_store(&eng->wal->redo_lsn, lsn);	/* nobody logs yet */
 }
 
 void

@@ -24,8 +24,9 @@
  * AE_WAL_INSERT_SLOTS slots for the whole of ae_wal_insert. A slot's `at` is
  * 0 when its owner has no reservation; otherwise the owner has copied every
  * byte of its reservation below `at` (it has nothing uncopied below `at`).
- * `at` is set to the reservation's start inside the reservation spinlock,
- * only grows while owned (a group larger than the ring advertises its
+ * `at` is set to a lower bound of the reservation's start before the
+ * atomic add that reserves it (so whoever reads the new cur_pos sees it),
+ * then to the start itself; it only grows while owned (a group larger than the ring advertises its
  * progress), and is reset to 0 (release order) after the last byte is
  * copied. Hence copied = min(reserved, every nonzero `at`), read without
  * waiting; and "everything below x is copied" once every slot has `at` == 0
@@ -56,13 +57,13 @@ typedef struct wal_slot
 /*
  * Guards:
  *   slots[i].owner (exclusive) the slot; one per inserting process (L2),
- *                 held across reserve + copy of one group
- *   insert_lck    spinlock (L4), a few instructions: cur_pos += len together
- *                 with the W5 check of redo_lsn and setting the slot's `at`;
- *                 ae_wal_begin_checkpoint reads cur_pos into redo_lsn under it
+ *                 held across the W5 check of redo_lsn, the reservation
+ *                 (an atomic add to cur_pos) and the copy of one group;
+ *                 ae_wal_begin_checkpoint takes all of them to move redo_lsn
  *   flush_latch   (exclusive) written_lsn/flushed_lsn advance; one writer
  *                 (L3); never held while waiting for a copy
- *   cur_pos, redo_lsn: changed only under insert_lck, read atomically
+ *   cur_pos: atomic add (reservation); redo_lsn: changed only holding every
+ *                 slot (or before anyone logs); both read atomically
  *   written_lsn, flushed_lsn, counters: atomics (read without locks)
  */
 typedef struct wal_shared
@@ -70,15 +71,15 @@ typedef struct wal_shared
 	uint32_t	size;
 	uint32_t	mask;
 	uint64_t	ring_off;		/* ring start minus struct start */
-	ae_spinlock insert_lck;
 	_Atomic uint64_t cur_pos;	/* reserved: the next group starts here */
 	/*
 	 * Redo point of the checkpoint in progress or last completed: a page whose
 	 * LSN is older gets a full-page image in its next mtr group (torn-page
-	 * protection, W5). Changed only under insert_lck.
+	 * protection, W5). Changed only by a process holding every insertion
+	 * slot (ae_wal_begin_checkpoint), or before anyone logs.
 	 */
 	_Atomic uint64_t redo_lsn;
-	char		pad1[24];		/* the reservation fields above fill one cache line */
+	char		pad1[32];		/* the reservation fields above fill one cache line */
 	ae_latch	flush_latch;
 	_Atomic uint64_t written_lsn;
 	_Atomic uint64_t flushed_lsn;
@@ -113,16 +114,16 @@ void		ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out);
 /*
  * Append len bytes of complete records (nrecords of them) as one contiguous
  * group; *start and *end receive its LSN range. The one place where log
- * space is reserved: [start, end) is reserved under insert_lck, then copied
- * outside it, in parallel with other processes' copies. On entry each
+ * space is reserved: [start, end) is reserved with an atomic add to cur_pos,
+ * then copied, in parallel with other processes' reservations and copies. On entry each
  * record's crc holds the CRC32C of its bytes 8..total; once the group's LSN
  * is known (after the reservation, before the copy) ae_wal_insert continues
  * each one over the record's own LSN, in data itself (ae_wal_crc_at, R6):
  * data is changed whatever the result.
  *
  * redo_seen: the redo point the caller's full-page-image decisions were made
- * against, or AE_WAL_ANY_REDO. It is compared with redo_lsn inside the
- * reservation's critical section: if a checkpoint has moved the redo point
+ * against, or AE_WAL_ANY_REDO. It is compared with redo_lsn holding the
+ * insertion slot, which a checkpoint needs to move redo_lsn: if a checkpoint has moved the redo point
  * since, nothing is reserved and AE_CONFLICT is returned: rebuild the group
  * (W5). A failure (the log device, while waiting for ring space) leaves the
  * reservation uncopied (failed_lsn): the caller must not go on.
@@ -135,8 +136,9 @@ ae_status	ae_wal_insert(ae_engine *eng, void *data, size_t len, uint32_t nrecord
 ae_lsn		ae_wal_redo_lsn(ae_engine *eng);
 
 /*
- * Start a checkpoint: under the reservation spinlock, make the reserved
- * position the redo point and return it. Every group reserved after it
+ * Start a checkpoint: holding every insertion slot (no reservation can be
+ * between its W5 check and its add), make the reserved position the redo
+ * point and return it. Every group reserved after it
  * images the pages it changes that are older than it.
  */
 ae_lsn		ae_wal_begin_checkpoint(ae_engine *eng);

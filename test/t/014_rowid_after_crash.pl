@@ -10,7 +10,9 @@
 # Made deterministic: Aether's background writer is stopped (SIGSTOP), so
 # nothing but a commit flushes Aether's log; the test checks that the
 # in-flight row's records were not flushed, and that its index entry did
-# survive the crash (pageinspect), before it checks what matters.
+# survive the crash (pageinspect), before it checks what matters. A clean
+# restart between the crash and the next insert must not make the engine
+# forget that ids may have been lost.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -64,7 +66,10 @@ is( $node->safe_psql(
 	'1',
 	"the in-flight row's index entry survived the crash");
 
-# new rows after the crash get fresh row ids
+# a clean restart before anything is inserted must not forget the crash
+$node->restart;
+
+# new rows after the crash (and the clean restart) get fresh row ids
 $node->safe_psql('postgres',
 	"INSERT INTO t SELECT g, 'after' FROM generate_series(2000, 2099) g");
 is( $node->safe_psql(

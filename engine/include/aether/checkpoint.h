@@ -120,12 +120,14 @@ ae_status	ae_recover(ae_engine *eng, ae_recovery_info *out);
 ae_status	ae_recover_redo(ae_engine *eng, ae_recovery_info *out);
 
 /*
- * The crash epoch: 0 while the engine runs after a clean stop (or without
- * recovery), otherwise the LSN where the log recovered from a crash ended.
- * It only grows across crashes: a page change stamped with one epoch and
- * durable is logged at or past it, so the next crash's log ends beyond it.
- * A counter that may have run ahead of the durable log before a crash (the
- * B+tree's row-id counter) compares its stamp with this to catch up once.
+ * The crash epoch: the LSN where the log ended when recovery ran at this
+ * start (0 without recovery). Every start counts, clean or not: a clean
+ * control file does not prove that nothing was logged, and lost, after the
+ * shutdown checkpoint. It grows from start to start: a page change stamped
+ * with one epoch and durable is logged at or past it, so the next start's
+ * log ends beyond it. A counter that may have run ahead of the durable log
+ * (the B+tree's row-id counter) compares its stamp with this to catch up
+ * once per start.
  */
 uint64_t	ae_crash_epoch(ae_engine *eng);
 
