@@ -176,6 +176,8 @@ aether_worker_main(Datum arg)
 	 */
 	if (!aetam_recovery_is_done())
 		run_recovery(eng);
+	else
+		checkpoint(eng, false, "worker restart");	/* the control file may say "shut down" */
 	last_checkpoint = GetCurrentTimestamp();
 
 	aetam_commit_set_worker(MyLatch);
@@ -240,7 +242,15 @@ aether_worker_main(Datum arg)
 		last_checkpoint = GetCurrentTimestamp();
 	}
 	checkpoint(eng, true, "shutdown");
-	proc_exit(0);
+
+	/*
+	 * Exit code 1, as PostgreSQL's logical replication launcher does: when
+	 * the server is shutting down nothing is restarted, and when only this
+	 * worker was told to stop (pg_terminate_backend) the postmaster starts
+	 * it again after bgw_restart_time; with 0 it would be gone for good, and
+	 * with it checkpoints, log flushes and the cleanup of aborted rows.
+	 */
+	proc_exit(1);
 }
 
 void

@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('restart');
 $node->init;
@@ -185,6 +186,31 @@ is( $node->safe_psql(
 index_agrees('after fast stop and inserts');
 $node->safe_psql('postgres', $verify_q);    # dies if aether_verify fails
 pass('aether_verify passes after the inserts');
+
+# pg_terminate_backend of Aether's worker: the postmaster starts it again
+# (it exits with code 1), and the new one checkpoints at once, so the
+# control file no longer says "shut down" while the server runs
+my $worker_q =
+  "SELECT pid FROM pg_stat_activity WHERE backend_type = 'aether background writer'";
+my $old_worker = $node->safe_psql('postgres', $worker_q);
+my $checkpoints = $node->safe_psql('postgres', 'SELECT checkpoints FROM pg_stat_aether_wal');
+is( $node->safe_psql('postgres',
+		"SELECT pg_terminate_backend($old_worker)"), 't', 'worker told to stop');
+my $new_worker = '';
+for (1 .. 300)
+{
+	$new_worker = $node->safe_psql('postgres', $worker_q);
+	last if $new_worker =~ /^\d+$/ && $new_worker ne $old_worker;
+	usleep(100_000);
+}
+ok($new_worker =~ /^\d+$/ && $new_worker ne $old_worker,
+	'the postmaster started Aether\'s worker again');
+ok( $node->poll_query_until('postgres',
+		"SELECT checkpoints > $checkpoints + 1 FROM pg_stat_aether_wal"),
+	'the new worker took a checkpoint (after the stopped one\'s shutdown checkpoint)');
+$node->safe_psql('postgres', "INSERT INTO accounts (id, name) VALUES (1002, 'after worker restart')");
+is($node->safe_psql('postgres', 'SELECT count(*) FROM accounts WHERE id = 1002'),
+	'1', 'the server works after the worker restart');
 
 $node->stop;
 my $log = slurp_file($node->logfile);
