@@ -276,6 +276,25 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 		ae_buf_release(meta);
 		return ae_fail(AE_TOO_LARGE, t->file, 0, "btree: id counter would wrap");
 	}
+	if (md->id_epoch >= epoch && *first + n <= md->id_limit)
+	{
+		/*
+		 * Under the flushed limit, in this epoch: nothing to log. next_id
+		 * only has to hold while the server runs (a restart moves it to the
+		 * limit), so the page may change without a record, if a torn write
+		 * of it would be repaired: its LSN is past the redo point, so the
+		 * log has an image of it since. Dirty first, then read the redo
+		 * point (as ae_mtr_commit does, W5): a checkpoint that moves it
+		 * afterwards finds the page dirty and writes it, after our latch.
+		 */
+		ae_buf_mark_dirty(meta, 0);
+		if (ae_page_hdr(ae_buf_page(meta))->lsn > ae_wal_redo_lsn(t->eng))
+		{
+			md->next_id = *first + n;
+			ae_buf_release(meta);
+			return AE_OK;
+		}
+	}
 	if (md->id_epoch < epoch)
 		md->id_epoch = epoch;
 	md->next_id = *first + n;

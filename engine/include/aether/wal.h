@@ -145,6 +145,13 @@ ae_lsn		ae_wal_flushed_lsn(ae_engine *eng);	/* everything before this is durable
  */
 ae_status	ae_wal_flush(ae_engine *eng, ae_lsn upto);
 
+/*
+ * The redo point of the checkpoint in progress or last completed (0 before
+ * the first). A page whose LSN is past it has a full-page image (or an
+ * init) in the log since then, so a torn write of it is repaired by redo.
+ */
+ae_lsn		ae_wal_redo_lsn(ae_engine *eng);
+
 /* Hand the log up to at least lsn to the host, without waiting for it to be durable. */
 ae_status	ae_wal_write(ae_engine *eng, ae_lsn upto);
 
