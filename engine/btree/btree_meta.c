@@ -246,6 +246,20 @@ bt_id_slack(uint64_t next_id)
 }
 
 /*
+ * The id the next reservation starts at: next_id, or id_limit in the first
+ * reservation of a new epoch. Before that reservation, rows may exist at ids
+ * past next_id (their reservation went unlogged, below the limit, and the
+ * restart lost it), so readers of the counter (scan ends, TID checks, sizes)
+ * use this too.
+ */
+static uint64_t
+bt_next_id(ae_btree *t, const ae_bt_meta *md)
+{
+	return md->id_epoch < ae_crash_epoch(t->eng) && md->next_id < md->id_limit ?
+		md->id_limit : md->next_id;
+}
+
+/*
  * Reserve n ids. The counter's records are not flushed (the caller's commit
  * flushes them, or a crash loses them with the rows they named), yet an id
  * may escape into another log first: the table AM's index entries live in
@@ -270,7 +284,7 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 	if (st != AE_OK)
 		return st;
 	md = bt_meta_ptr(ae_buf_page(meta));
-	*first = md->id_epoch < epoch && md->next_id < md->id_limit ? md->id_limit : md->next_id;
+	*first = bt_next_id(t, md);
 	if (*first + n < *first)
 	{
 		ae_buf_release(meta);
@@ -325,7 +339,7 @@ ae_btree_peek_ids(ae_btree *t, uint64_t *next)
 
 	if (st != AE_OK)
 		return st;
-	*next = bt_meta_ptr(ae_buf_page(meta))->next_id;
+	*next = bt_next_id(t, bt_meta_ptr(ae_buf_page(meta)));
 	ae_buf_release(meta);
 	return AE_OK;
 }
@@ -343,7 +357,7 @@ ae_btree_get_info(ae_btree *t, ae_btree_info *out)
 	out->height = md->height;
 	out->npages = md->npages;
 	out->nfree = md->nfree;
-	out->next_id = md->next_id;
+	out->next_id = bt_next_id(t, md);
 	ae_buf_release(meta);
 	return AE_OK;
 }
