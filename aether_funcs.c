@@ -49,8 +49,8 @@ aether_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	ae_engine_stats s;
-	Datum		values[15];
-	bool		nulls[15] = {0};
+	Datum		values[14];
+	bool		nulls[14] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_stats must return a composite type");

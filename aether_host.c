@@ -77,6 +77,15 @@ caught_error(MemoryContext cxt, ae_file_id f, uint32_t blk, const char *what)
 	return st;
 }
 
+/* Blocks in f's file, 0 if it does not exist (smgrexists reopens it: an unlink is noticed). */
+static BlockNumber
+file_nblocks(ae_file_id f)
+{
+	SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
+
+	return smgrexists(reln, MAIN_FORKNUM) ? smgrnblocks(reln, MAIN_FORKNUM) : 0;
+}
+
 static ae_status
 host_nblocks(void *ctx, ae_file_id f, uint32_t *nblocks)
 {
@@ -85,9 +94,7 @@ host_nblocks(void *ctx, ae_file_id f, uint32_t *nblocks)
 
 	PG_TRY();
 	{
-		SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
-
-		*nblocks = smgrexists(reln, MAIN_FORKNUM) ? smgrnblocks(reln, MAIN_FORKNUM) : 0;
+		*nblocks = file_nblocks(f);
 	}
 	PG_CATCH();
 	{
@@ -110,14 +117,6 @@ host_nblocks(void *ctx, ae_file_id f, uint32_t *nblocks)
  * locked), so the one-read path never reads a dropped file through an old
  * descriptor for a new relation.
  */
-static bool
-block_exists(ae_file_id f, uint32_t blk)
-{
-	SMgrRelation reln = smgropen(aetam_rnode(f), InvalidBackendId);
-
-	return smgrexists(reln, MAIN_FORKNUM) && blk < smgrnblocks(reln, MAIN_FORKNUM);
-}
-
 static ae_status
 host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 {
@@ -127,7 +126,7 @@ host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 
 	PG_TRY();
 	{
-		if (zero_damaged_pages && !block_exists(f, blk))
+		if (zero_damaged_pages && blk >= file_nblocks(f))
 			st = AE_NOT_FOUND;
 		else
 			smgrread(smgropen(aetam_rnode(f), InvalidBackendId), MAIN_FORKNUM, blk, page);
@@ -149,7 +148,7 @@ host_read_block(void *ctx, ae_file_id f, uint32_t blk, void *page)
 			 * once more through the new descriptor (the old one may have
 			 * been of a file unlinked since)
 			 */
-			if (!block_exists(f, blk))
+			if (blk >= file_nblocks(f))
 				st = AE_NOT_FOUND;
 			else
 			{

@@ -635,7 +635,8 @@ bt_write(ae_btree *t, bt_op *op)
 {
 	ae_status	st = BT_NEED_ROOM;
 	ae_buf	   *leaf;
-	ae_status	hint = bt_recent_leaf(t, op->key, op->klen, AE_LATCH_EXCLUSIVE, &leaf);
+	ae_status	hint = bt_recent_leaf(t, op->key, op->klen, AE_LATCH_EXCLUSIVE, &leaf,
+									  NULL, NULL);
 
 	if (hint != AE_OK && hint != AE_NOT_FOUND)
 		return hint;

@@ -146,11 +146,12 @@ bt_file_slot(const ae_btree *t, uint32_t n)
 
 /*
  * W7: AE_OK and *out latched in mode: a recently used leaf that covers key
- * (found, or strictly between its first and last key). AE_NOT_FOUND: none,
+ * (found, or strictly between its first and last key); *slot and *found
+ * (optional) as bt_leaf_search gives them there. AE_NOT_FOUND: none,
  * descend. Anything else: reading the remembered leaf failed.
  */
 ae_status	bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode,
-						   ae_buf **out);
+						   ae_buf **out, int *slot, bool *found);
 /* W7: remember leaf (latched) and the key range it holds now. */
 void		bt_recent_remember(ae_btree *t, ae_buf *leaf);
 ae_status	bt_leaf_apply(ae_btree *t, bt_op *op, ae_buf *leaf, ae_mtr *m);

@@ -324,6 +324,16 @@ recent_is(const bt_recent *e, const ae_btree *t)
 	return e->eng == t->eng && ae_file_id_equal(e->file, t->file);
 }
 
+/* Make way w of set the first (most recently used), the ones before it move down. */
+static void
+recent_to_front(bt_recent *set, int w)
+{
+	bt_recent	e = set[w];
+
+	memmove(&set[1], &set[0], sizeof(bt_recent) * w);
+	set[0] = e;
+}
+
 void
 bt_recent_remember(ae_btree *t, ae_buf *leaf)
 {
@@ -332,7 +342,6 @@ bt_recent_remember(ae_btree *t, ae_buf *leaf)
 	int			n = ae_page_nslots(page);
 	bt_leaf_item first,
 				last;
-	uint32_t	frame = AE_BUF_NO_HINT;
 	int			w;
 
 	if (n == 0)
@@ -341,17 +350,16 @@ bt_recent_remember(ae_btree *t, ae_buf *leaf)
 	bt_leaf_item_get(page, n - 1, &last);
 	if (first.klen > BT_RECENT_KEY_MAX || last.klen > BT_RECENT_KEY_MAX)
 		return;
-	/* this leaf's entry (or the oldest) moves to the front */
+	/* this leaf's entry (keeping its frame hint), or else the oldest, moves to the front */
 	for (w = 0; w < BT_RECENT_WAYS - 1; w++)
 		if (recent_is(&set[w], t) && set[w].blk == ae_buf_block(leaf))
 			break;
-	if (recent_is(&set[w], t) && set[w].blk == ae_buf_block(leaf))
-		frame = set[w].frame;
-	memmove(&set[1], &set[0], sizeof(bt_recent) * w);
+	recent_to_front(set, w);
+	if (!recent_is(&set[0], t) || set[0].blk != ae_buf_block(leaf))
+		set[0].frame = AE_BUF_NO_HINT;
 	set[0].eng = t->eng;
 	set[0].file = t->file;
 	set[0].blk = ae_buf_block(leaf);
-	set[0].frame = frame;
 	set[0].lolen = (uint8_t) first.klen;
 	set[0].hilen = (uint8_t) last.klen;
 	memcpy(set[0].lo, first.key, first.klen);
@@ -359,7 +367,8 @@ bt_recent_remember(ae_btree *t, ae_buf *leaf)
 }
 
 ae_status
-bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae_buf **out)
+bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae_buf **out,
+			   int *slotp, bool *foundp)
 {
 	bt_recent  *set = recent_set(t);
 
@@ -370,6 +379,8 @@ bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae
 		void	   *page;
 		ae_page_opaque *o;
 		bool		covers = false;
+		bool		found = false;
+		int			slot = 0;
 		ae_status	st;
 
 		if (!recent_is(e, t) ||
@@ -388,9 +399,7 @@ bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae
 		if (o->magic == AE_PAGE_MAGIC && o->format == AE_PAGE_FORMAT &&
 			o->kind == AE_PAGE_BTREE_LEAF && o->level == 0)
 		{
-			bool		found;
-			int			slot = bt_leaf_search(t, page, key, klen, &found);
-
+			slot = bt_leaf_search(t, page, key, klen, &found);
 			covers = found || (slot > 0 && slot < ae_page_nslots(page));
 		}
 		if (!covers)
@@ -400,14 +409,12 @@ bt_recent_leaf(ae_btree *t, const void *key, size_t klen, ae_latch_mode mode, ae
 			continue;
 		}
 		recent_hits++;
-		if (w > 0)
-		{
-			bt_recent	hit = *e;	/* most recent first; its range needs no refresh */
-
-			memmove(&set[1], &set[0], sizeof(bt_recent) * w);
-			set[0] = hit;
-		}
+		recent_to_front(set, w);	/* its range needs no refresh */
 		*out = b;
+		if (slotp)
+			*slotp = slot;
+		if (foundp)
+			*foundp = found;
 		return AE_OK;
 	}
 	return AE_NOT_FOUND;
@@ -438,12 +445,15 @@ ae_btree_get(ae_btree *t, const void *key, size_t klen, ae_bytes *out)
 		int			slot;
 		bool		descended;
 
-		st = bt_recent_leaf(t, key, klen, AE_LATCH_SHARED, &leaf);
+		st = bt_recent_leaf(t, key, klen, AE_LATCH_SHARED, &leaf, &slot, &found);
 		if ((descended = (st == AE_NOT_FOUND)))
-			st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL);
-		if (st != AE_OK)
+		{
+			if ((st = bt_descend_read(t, key, klen, BT_SEEK_LE, 0, &leaf, NULL, NULL)) != AE_OK)
+				return st;
+			slot = bt_leaf_search(t, ae_buf_page(leaf), key, klen, &found);
+		}
+		else if (st != AE_OK)
 			return st;
-		slot = bt_leaf_search(t, ae_buf_page(leaf), key, klen, &found);
 		if (!found)
 		{
 			ae_buf_release(leaf);
