@@ -18,7 +18,8 @@
  *   20     4    free_head    first free page (AE_NO_BLOCK: list empty)
  *   24     4    nfree        pages on the free list
  *   28     4    reserved0    zero
- *   32     8    next_id      ae_btree_reserve_ids counter (next unreserved id)
+ *   32     8    next_id      ae_btree_reserve_ids counter (next unreserved id;
+ *                            changes below id_limit are not logged, see I11a)
  *   40     8    next_chain   overflow chain id counter (ids are never reused)
  *   48     8    id_limit     every id ever handed out is below this, and the
  *                            record that raised it was flushed before any id
