@@ -234,14 +234,17 @@ ae_btree_create(ae_engine *eng, ae_file_id file)
 
 /*
  * Ids past the limit that one raise covers: a 32nd of the ids handed out so
- * far, between 4096 and 2^20. A raise costs a log flush, and a crash skips at
- * most this many ids, so the gap stays small next to the table.
+ * far, or 16 reservations of this size (a bulk load reserves thousands at a
+ * time), between 4096 and 2^20. A raise costs a log flush, and a restart
+ * skips at most this many ids, so the gap stays small next to the table.
  */
 static uint64_t
-bt_id_slack(uint64_t next_id)
+bt_id_slack(uint64_t next_id, uint64_t n)
 {
 	uint64_t	slack = next_id / 32;
 
+	if (n < (UINT64_C(1) << 20) && slack < 16 * n)
+		slack = 16 * n;
 	return slack < 4096 ? 4096 : slack > (UINT64_C(1) << 20) ? (UINT64_C(1) << 20) : slack;
 }
 
@@ -316,7 +319,7 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 	raise = md->next_id > md->id_limit;
 	if (raise)
 	{
-		uint64_t	slack = bt_id_slack(md->next_id);
+		uint64_t	slack = bt_id_slack(md->next_id, n);
 
 		md->id_limit = md->next_id + slack < md->next_id ? UINT64_MAX : md->next_id + slack;
 	}
