@@ -5,6 +5,7 @@
  * Every metapage change is logged as AE_BT_REC_META_SET carrying the whole
  * 64-byte metapage item (redo copies it: trivially deterministic).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include "btree_internal.h"
 #include "aether/checkpoint.h"
@@ -305,6 +306,7 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 		 * afterwards finds the page dirty and writes it, after our latch.
 		 */
 		ae_buf_mark_dirty(meta, 0);
+		atomic_thread_fence(memory_order_seq_cst);	/* pairs with ae_wal_begin_checkpoint's */
 		if (ae_page_hdr(ae_buf_page(meta))->lsn > ae_wal_redo_lsn(t->eng))
 		{
 			md->next_id = *first + n;

@@ -233,7 +233,14 @@ write_copied(ae_engine *eng, wal_shared *w, uint64_t upto, uint64_t *target)
 {
 	ae_status	st;
 
-	*target = copied_upto(w);	/* >= upto: copies below it finished, later ones start after it */
+	/*
+	 * copied_upto is a lower bound of what is copied, not more: an inserter
+	 * may advertise its lower bound (W6) after our wait_copies passed, a
+	 * value below upto. The wait proved everything below upto copied.
+	 */
+	*target = copied_upto(w);
+	if (*target < upto)
+		*target = upto;
 	st = check_failed(w, target, upto);
 	if (st == AE_OK)
 		st = write_ring(eng, w, atomic_load(&w->written_lsn), *target);
@@ -293,7 +300,8 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 		st = eng->host.log_sync(eng->host.ctx);
 	if (st == AE_OK)
 	{
-		atomic_store(&w->flushed_lsn, target);
+		if (target > atomic_load(&w->flushed_lsn))	/* only we move it (flush latch) */
+			atomic_store(&w->flushed_lsn, target);
 		atomic_fetch_add_explicit(&w->flushes, 1, memory_order_relaxed);
 	}
 	ae_latch_release(&w->flush_latch);
@@ -475,6 +483,13 @@ ae_wal_begin_checkpoint(ae_engine *eng)
 		ae_latch_acquire(&w->slots[i].owner, true);
 	redo = atomic_load(&w->cur_pos);
 	atomic_store(&w->redo_lsn, redo);
+	/*
+	 * Before the checkpoint looks at which pages are dirty: a writer that
+	 * dirties a page and then reads the redo point without a slot
+	 * (ae_btree_reserve_ids' unlogged change) either sees this point or has
+	 * its page found dirty (a fence on each side).
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
 	for (int i = AE_WAL_INSERT_SLOTS - 1; i >= 0; i--)
 		ae_latch_release(&w->slots[i].owner);
 	return redo;

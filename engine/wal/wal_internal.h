@@ -28,9 +28,12 @@
  * atomic add that reserves it (so whoever reads the new cur_pos sees it),
  * then to the start itself; it only grows while owned (a group larger than the ring advertises its
  * progress), and is reset to 0 (release order) after the last byte is
- * copied. Hence copied = min(reserved, every nonzero `at`), read without
- * waiting; and "everything below x is copied" once every slot has `at` == 0
- * or `at` >= x (wait_copies).
+ * copied. Hence everything below min(reserved, every nonzero `at`) is
+ * copied, read without waiting; and "everything below x is copied" once
+ * every slot has `at` == 0 or `at` >= x (wait_copies). That minimum is only
+ * a lower bound: an inserter that read cur_pos long ago may advertise its
+ * lower bound after a waiter's wait_copies(x) passed, below x; so a flusher
+ * writes to at least the x it waited for (write_copied).
  */
 #ifndef AE_WAL_INTERNAL_H
 #define AE_WAL_INTERNAL_H

@@ -604,6 +604,65 @@ test_latch_wait_free(void)
 	munmap(sh, 4096);
 }
 
+/* One group: a full image of block blk of F; *end its end LSN. */
+static void
+image_group(ae_engine *eng, uint32_t blk, ae_lsn *end)
+{
+	ae_buf	   *b;
+	ae_mtr		m;
+
+	AE_OKAY(ae_buf_new(eng, F, blk, &b));
+	ae_page_init(ae_buf_page(b), AE_PAGE_META, 0);
+	ae_mtr_begin(eng, &m);
+	ae_mtr_log_page_image(&m, b);
+	AE_OKAY(ae_mtr_commit(&m, end));
+	ae_buf_release(b);
+}
+
+/*
+ * W6's slot minimum is only a lower bound of what is copied: an inserter
+ * that read cur_pos, then was preempted, advertises that old value after a
+ * flusher's wait_copies passed. The flush must still make everything below
+ * its LSN durable (it once wrote and synced only up to the stale value and
+ * returned AE_OK). The preempted inserter is played here step by step; the
+ * flush latch is held for a moment only to let it advertise in between.
+ */
+static void
+test_flush_despite_late_lower_bound(void)
+{
+	ae_env		e;
+	wal_shared *w;
+	ae_lsn		stale,
+				end;
+	pid_t		pid;
+
+	AE_OKAY(ae_env_open(&e, 16, 64 * 1024, 0));
+	w = e.eng->wal;
+	image_group(e.eng, 0, &end);
+	AE_OKAY(ae_wal_flush(e.eng, end));
+	ae_latch_acquire(&w->slots[3].owner, true);	/* the inserter takes a slot */
+	stale = atomic_load(&w->cur_pos);	/* and reads cur_pos: preempted here */
+	image_group(e.eng, 1, &end);	/* someone else's group, then its flush */
+	AE_CHECK(end > stale && ae_wal_flushed_lsn(e.eng) < end);
+	ae_latch_acquire(&w->flush_latch, true);
+	pid = fork();
+	AE_REQUIRE(pid >= 0);
+	if (pid == 0)
+	{
+		ae_status	st = ae_wal_flush(e.eng, end);	/* wait_copies passes: no slot advertises */
+
+		_exit(st != AE_OK ? 2 : ae_wal_flushed_lsn(e.eng) < end ? 1 : 0);
+	}
+	usleep(100 * 1000);
+	atomic_store(&w->slots[3].at, stale);	/* the inserter resumes and advertises */
+	ae_latch_release(&w->flush_latch);
+	AE_CHECK(ae_env_wait_children(1));	/* the flush reached end */
+	AE_CHECK(ae_wal_flushed_lsn(e.eng) >= end && atomic_load(&w->written_lsn) >= end);
+	atomic_store(&w->slots[3].at, 0);
+	ae_latch_release(&w->slots[3].owner);
+	ae_env_close(&e);
+}
+
 /* Four processes commit and flush concurrently; the ring wraps many times. */
 #define GF_CHILDREN 4
 #define GF_COMMITS	300
@@ -1092,6 +1151,7 @@ main(void)
 	AE_RUN(test_replay_reproduces);
 	AE_RUN(test_group_larger_than_ring);
 	AE_RUN(test_latch_wait_free);
+	AE_RUN(test_flush_despite_late_lower_bound);
 	AE_RUN(test_group_flush_processes);
 	AE_RUN(test_parallel_insert_processes);
 	AE_RUN(test_parallel_insert_checkpoint_race);
