@@ -42,7 +42,7 @@ typedef struct engine_shared
 	uint64_t	size;
 	uint64_t	pool_off;
 	uint64_t	wal_off;
-	uint64_t	crash_epoch;	/* ae_crash_epoch (wal/checkpoint.c) */
+	uint64_t	start_epoch;	/* ae_start_epoch (wal/checkpoint.c) */
 } engine_shared;
 
 /* A process-local handle (malloc'd); never in shared memory. */

@@ -25,7 +25,7 @@
  *                            record that raised it was flushed before any id
  *                            at or past the previous limit was handed out
  *                            (0 in trees made before it existed)
- *   56     8    id_epoch     the ae_crash_epoch at which next_id last caught
+ *   56     8    id_epoch     the ae_start_epoch at which next_id last caught
  *                            up with id_limit (0: never)
  *
  * ---- Leaf page: kind AE_PAGE_BTREE_LEAF, level 0 ----

@@ -257,10 +257,9 @@ bt_id_slack(uint64_t next_id, uint64_t n)
  * use this too.
  */
 static uint64_t
-bt_next_id(ae_btree *t, const ae_bt_meta *md)
+bt_next_id(const ae_bt_meta *md, uint64_t epoch)
 {
-	return md->id_epoch < ae_crash_epoch(t->eng) && md->next_id < md->id_limit ?
-		md->id_limit : md->next_id;
+	return md->id_epoch < epoch && md->next_id < md->id_limit ? md->id_limit : md->next_id;
 }
 
 /*
@@ -270,7 +269,7 @@ bt_next_id(ae_btree *t, const ae_bt_meta *md)
  * PostgreSQL's WAL. So the id space is handed out below id_limit only, and a
  * reservation that passes it raises it and flushes the log to that record
  * before returning, holding the metapage latch so that nobody uses the new
- * range earlier. After a restart (a new ae_crash_epoch) the first
+ * range earlier. After a restart (a new ae_start_epoch) the first
  * reservation moves next_id up to id_limit: an id is never handed out twice.
  */
 ae_status
@@ -282,13 +281,13 @@ ae_btree_reserve_ids(ae_btree *t, uint64_t n, uint64_t *first)
 	ae_lsn		end;
 	uint64_t	old_limit;
 	bool		raise;
-	uint64_t	epoch = ae_crash_epoch(t->eng);
+	uint64_t	epoch = ae_start_epoch(t->eng);
 	ae_status	st = bt_meta_read(t, AE_LATCH_EXCLUSIVE, &meta);
 
 	if (st != AE_OK)
 		return st;
 	md = bt_meta_ptr(ae_buf_page(meta));
-	*first = bt_next_id(t, md);
+	*first = bt_next_id(md, epoch);
 	if (*first + n < *first)
 	{
 		ae_buf_release(meta);
@@ -344,7 +343,7 @@ ae_btree_peek_ids(ae_btree *t, uint64_t *next)
 
 	if (st != AE_OK)
 		return st;
-	*next = bt_next_id(t, bt_meta_ptr(ae_buf_page(meta)));
+	*next = bt_next_id(bt_meta_ptr(ae_buf_page(meta)), ae_start_epoch(t->eng));
 	ae_buf_release(meta);
 	return AE_OK;
 }
@@ -362,7 +361,7 @@ ae_btree_get_info(ae_btree *t, ae_btree_info *out)
 	out->height = md->height;
 	out->npages = md->npages;
 	out->nfree = md->nfree;
-	out->next_id = bt_next_id(t, md);
+	out->next_id = bt_next_id(md, ae_start_epoch(t->eng));
 	ae_buf_release(meta);
 	return AE_OK;
 }

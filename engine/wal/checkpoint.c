@@ -245,12 +245,12 @@ ae_recover_redo(ae_engine *eng, ae_recovery_info *out)
 	 * file's last word was a shutdown checkpoint, not that nothing was logged
 	 * (and lost) after it; backends stopped by a fast shutdown may still log.
 	 */
-	eng->shared->crash_epoch = end;
+	eng->shared->start_epoch = end;
 	return AE_OK;
 }
 
 uint64_t
-ae_crash_epoch(ae_engine *eng)
+ae_start_epoch(ae_engine *eng)
 {
-	return eng->shared->crash_epoch;
+	return eng->shared->start_epoch;
 }

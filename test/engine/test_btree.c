@@ -2015,6 +2015,18 @@ test_recovery_unflushed_tail(void)
 	fx_close(&x);
 }
 
+/* A crash (the pool is lost), recovery, then the first reservation of one id. */
+static ae_status
+reserve_after_crash(fx *x, ae_recovery_info *ri, uint64_t *first)
+{
+	ae_status	st;
+
+	ae_buf_discard_all(x->eng);
+	if ((st = ae_recover(x->eng, ri)) != AE_OK)
+		return st;
+	return ae_btree_reserve_ids(&x->t, 1, first);
+}
+
 /*
  * Row ids escape the engine's log (the table AM puts them in index entries
  * that another log makes durable), so a crash that loses the tail holding a
@@ -2038,7 +2050,7 @@ test_reserved_ids_survive_lost_tail(void)
 	AE_OKAY(fx_open(&x, 64));
 	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
 	AE_OKAY(ae_recover(x.eng, &ri));
-	AE_CHECK(ae_crash_epoch(x.eng) > 0);	/* every start is a new epoch */
+	AE_CHECK(ae_start_epoch(x.eng) > 0);	/* every start is a new epoch */
 
 	/* the first reservation raises the limit: it is durable when it returns */
 	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
@@ -2090,9 +2102,7 @@ test_reserved_ids_survive_lost_tail(void)
 	highest = first;
 
 	/* a crash right after that, losing it too, still skips it */
-	ae_buf_discard_all(x.eng);
-	AE_OKAY(ae_recover(x.eng, &ri));
-	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_OKAY(reserve_after_crash(&x, &ri, &first));
 	AE_CHECK(first > highest);
 	highest = first;
 
@@ -2100,9 +2110,7 @@ test_reserved_ids_survive_lost_tail(void)
 	AE_OKAY(ae_btree_reserve_ids(&x.t, 100000, &first));
 	AE_CHECK(first == highest + 1 && ae_wal_flushed_lsn(x.eng) == ae_wal_insert_lsn(x.eng));
 	highest = first + 100000 - 1;
-	ae_buf_discard_all(x.eng);
-	AE_OKAY(ae_recover(x.eng, &ri));
-	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_OKAY(reserve_after_crash(&x, &ri, &first));
 	AE_CHECK(first > highest);
 	prev = first;
 
@@ -2116,10 +2124,8 @@ test_reserved_ids_survive_lost_tail(void)
 	ae_buf_discard_all(x.eng);
 	AE_OKAY(ae_recover(x.eng, &ri));
 	AE_OKAY(ae_checkpoint(x.eng, true, NULL));
-	ae_buf_discard_all(x.eng);
-	AE_OKAY(ae_recover(x.eng, &ri));
-	AE_CHECK(ri.clean && ae_crash_epoch(x.eng) > 0);
-	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
+	AE_OKAY(reserve_after_crash(&x, &ri, &first));
+	AE_CHECK(ri.clean && ae_start_epoch(x.eng) > 0);
 	AE_CHECK(first > highest);
 	highest = first;
 
@@ -2132,10 +2138,8 @@ test_reserved_ids_survive_lost_tail(void)
 	AE_OKAY(ae_btree_reserve_ids(&x.t, 2, &first));
 	AE_CHECK(first == highest + 1);
 	highest = first + 1;
-	ae_buf_discard_all(x.eng);
-	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_OKAY(reserve_after_crash(&x, &ri, &first));
 	AE_CHECK(ri.clean);
-	AE_OKAY(ae_btree_reserve_ids(&x.t, 1, &first));
 	AE_CHECK(first > highest);
 	AE_CHECK(verify_all(&x) == 1);
 	fx_close(&x);

@@ -120,7 +120,7 @@ ae_status	ae_recover(ae_engine *eng, ae_recovery_info *out);
 ae_status	ae_recover_redo(ae_engine *eng, ae_recovery_info *out);
 
 /*
- * The crash epoch: the LSN where the log ended when recovery ran at this
+ * The start epoch: the LSN where the log ended when recovery ran at this
  * start (0 without recovery). Every start counts, clean or not: a clean
  * control file does not prove that nothing was logged, and lost, after the
  * shutdown checkpoint. It grows from start to start: a page change stamped
@@ -129,7 +129,7 @@ ae_status	ae_recover_redo(ae_engine *eng, ae_recovery_info *out);
  * (the B+tree's row-id counter) compares its stamp with this to catch up
  * once per start.
  */
-uint64_t	ae_crash_epoch(ae_engine *eng);
+uint64_t	ae_start_epoch(ae_engine *eng);
 
 /*
  * Record in the control file that the log is durable up to the current
