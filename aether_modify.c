@@ -14,6 +14,15 @@
  * changes an indexed column (or a table with AFTER UPDATE row triggers or
  * transition tables, which fetch the old row by TID after the update) moves
  * the row to a new row id, like heap's non-HOT update.
+ *
+ * A change that must wait for another transaction first takes the row's
+ * heavyweight tuple lock (LockTuple, in the mode heap uses for the same
+ * strength) and keeps it until the change is made, as heap does: waiters
+ * for one row then queue in the lock manager in arrival order, the end of
+ * the transaction they wait for wakes only the first of them, and the
+ * others wait for the tuple lock, then for that first waiter's transaction.
+ * Without it every waiter woke at once and raced for the row, and a loser
+ * could be overtaken again and again.
  */
 #include "postgres.h"
 
@@ -267,6 +276,8 @@ aetam_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid
 }
 
 static bool read_row(Relation rel, uint64 rowid, RowState *rs);
+static bool indexed_columns_changed(Relation rel, HeapTupleHeader oldt, uint32 oldlen,
+									TupleTableSlot *slot, bool *keys_changed);
 static void swap_row(Relation rel, RowState *rs, HeapTupleHeader *vers, uint32 *lens, int n,
 					 bool *conflict);
 
@@ -496,6 +507,98 @@ stamp_xmax(HeapTupleHeader t, CommandId cid, ItemPointer next, bool keys_changed
 	t->t_ctid = *next;
 }
 
+/* ---- the tuple lock a waiting change holds (see the header) ---- */
+
+static struct
+{
+	bool		held;
+	bool		done;			/* released for the rest of this change */
+	Relation	rel;
+	ItemPointerData tid;
+	LOCKMODE	mode;
+	TransactionId base_xmin;	/* xmin of the version we queued for */
+}			tuplock;
+
+/* heap's lock manager modes for row lock strengths (they conflict as the strengths do) */
+static LOCKMODE
+tuplock_mode(LockTupleMode mode)
+{
+	switch (mode)
+	{
+		case LockTupleKeyShare:
+			return AccessShareLock;
+		case LockTupleShare:
+			return RowShareLock;
+		case LockTupleNoKeyExclusive:
+			return ExclusiveLock;
+		case LockTupleExclusive:
+		default:
+			return AccessExclusiveLock;
+	}
+}
+
+/* At the start of each change: an error released a held lock with its (sub)transaction. */
+static void
+reset_tuplock(void)
+{
+	tuplock.held = false;
+	tuplock.done = false;
+}
+
+static void
+release_tuplock(void)
+{
+	if (tuplock.held)
+		UnlockTuple(tuplock.rel, &tuplock.tid, tuplock.mode);
+	tuplock.held = false;
+}
+
+/*
+ * Before waiting for the transaction that has the row at tid (version list
+ * rs): queue for it by taking its tuple lock, if this change has not yet.
+ * Once the row has a newer version than the one we queued for (the waited-
+ * for transaction updated it and another took it next), keep waiting
+ * without the lock, as heap does when it follows an update chain
+ * (heapam_tuple_lock). False: LockWaitSkip and another waiter holds it;
+ * LockWaitError raises an error.
+ */
+static bool
+queue_for_row(Relation rel, ItemPointer tid, RowState *rs, LockTupleMode strength,
+			  LockWaitPolicy policy)
+{
+	LOCKMODE	mode = tuplock_mode(strength);
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(rs->h.vers.v[rs->base]);
+
+	if (tuplock.done)
+		return true;
+	if (tuplock.held)
+	{
+		if (tuplock.rel == rel && ItemPointerEquals(&tuplock.tid, tid) &&
+			TransactionIdEquals(tuplock.base_xmin, xmin))
+			return true;
+		release_tuplock();
+		tuplock.done = true;
+		return true;
+	}
+	if (policy == LockWaitBlock)
+		LockTuple(rel, tid, mode);
+	else if (!ConditionalLockTuple(rel, tid, mode))
+	{
+		if (policy == LockWaitSkip)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain lock on row in relation \"%s\"",
+						RelationGetRelationName(rel))));
+	}
+	tuplock.held = true;
+	tuplock.rel = rel;
+	tuplock.tid = *tid;
+	tuplock.mode = mode;
+	tuplock.base_xmin = xmin;
+	return true;
+}
+
 /* The row at tid is gone (removed after every snapshot lost sight of it). */
 static TM_Result
 row_gone(ItemPointer tid, TM_FailureData *tmfd)
@@ -514,8 +617,8 @@ row_gone(ItemPointer tid, TM_FailureData *tmfd)
  */
 static TM_Result
 read_for_change(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
-				Snapshot crosscheck, bool wait, XLTW_Oper oper, TM_FailureData *tmfd,
-				RowState *rs)
+				Snapshot crosscheck, bool wait, XLTW_Oper oper, TupleTableSlot *newslot,
+				TM_FailureData *tmfd, RowState *rs)
 {
 	for (;;)
 	{
@@ -527,6 +630,15 @@ read_for_change(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot,
 		res = check_change(rel, rs, tid, cid, snapshot, crosscheck, NULL, tmfd, &wait_xid);
 		if (res == TM_BeingModified && wait)
 		{
+			bool		keys_changed = true;
+
+			/* an UPDATE's strength, as heap_update's: does it change a key column? */
+			if (newslot)
+				(void) indexed_columns_changed(rel, rs->h.vers.v[rs->base],
+											   rs->h.vers.len[rs->base], newslot, &keys_changed);
+			(void) queue_for_row(rel, tid, rs,
+								 keys_changed ? LockTupleExclusive : LockTupleNoKeyExclusive,
+								 LockWaitBlock);
 			XactLockTableWait(wait_xid, rel, tid, oper);
 			continue;
 		}
@@ -556,7 +668,8 @@ do_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 		ItemPointerData next = *tid;
 		bool		conflict;
 
-		res = read_for_change(rel, tid, cid, snapshot, crosscheck, wait, XLTW_Delete, tmfd, &rs);
+		res = read_for_change(rel, tid, cid, snapshot, crosscheck, wait, XLTW_Delete, NULL, tmfd,
+							  &rs);
 		if (res != TM_Ok)
 			return res;
 		t = copy_base(&rs);
@@ -677,7 +790,8 @@ do_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		 * other (a false deadlock).
 		 */
 		*lockmode = LockTupleExclusive;
-		res = read_for_change(rel, otid, cid, snapshot, crosscheck, wait, XLTW_Update, tmfd, &rs);
+		res = read_for_change(rel, otid, cid, snapshot, crosscheck, wait, XLTW_Update, slot, tmfd,
+							  &rs);
 		if (res != TM_Ok)
 		{
 			if (res == TM_Updated && rs.base >= 0)
@@ -793,7 +907,8 @@ do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 						   &wait_xid);
 		if (res == TM_BeingModified)
 		{
-			if (!wait_for_locker(rel, wait_xid, tid, wait_policy))
+			if (!queue_for_row(rel, tid, &rs, mode, wait_policy) ||
+				!wait_for_locker(rel, wait_xid, tid, wait_policy))
 				return TM_WouldBlock;
 			continue;
 		}
@@ -801,7 +916,12 @@ do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 		{
 			/* follow the row: another row id, or a newer version under this one */
 			if (!ItemPointerEquals(&tmfd->ctid, tid))
+			{
+				/* heap follows the chain without the tuple lock */
+				release_tuplock();
+				tuplock.done = true;
 				*tid = tmfd->ctid;
+			}
 			else
 				snapshot = NULL;	/* lock the newest committed version */
 			tmfd->traversed = true;
@@ -874,8 +994,11 @@ aetam_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 				   TM_FailureData *tmfd, bool changingPart)
 {
 	MemoryContext old = begin_op();
-	TM_Result		res = do_tuple_delete(rel, tid, cid, snapshot, crosscheck, wait, tmfd, changingPart);
+	TM_Result		res;
 
+	reset_tuplock();
+	res = do_tuple_delete(rel, tid, cid, snapshot, crosscheck, wait, tmfd, changingPart);
+	release_tuplock();
 	MemoryContextSwitchTo(old);
 	return res;
 }
@@ -887,8 +1010,11 @@ aetam_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 				   bool *update_indexes)
 {
 	MemoryContext old = begin_op();
-	TM_Result		res = do_tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd, lockmode, update_indexes);
+	TM_Result		res;
 
+	reset_tuplock();
+	res = do_tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd, lockmode, update_indexes);
+	release_tuplock();
 	MemoryContextSwitchTo(old);
 	return res;
 }
@@ -899,8 +1025,11 @@ aetam_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 				 LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
 {
 	MemoryContext old = begin_op();
-	TM_Result		res = do_tuple_lock(rel, tid, snapshot, slot, cid, mode, wait_policy, flags, tmfd);
+	TM_Result		res;
 
+	reset_tuplock();
+	res = do_tuple_lock(rel, tid, snapshot, slot, cid, mode, wait_policy, flags, tmfd);
+	release_tuplock();
 	MemoryContextSwitchTo(old);
 	return res;
 }
