@@ -59,6 +59,12 @@
  *     AE_BT_REC_LEAF_INSERT  u16 slot, item bytes: ae_page_insert_item(slot)
  *     AE_BT_REC_LEAF_DELETE  u16 slot: ae_page_delete_item(slot)
  *     AE_BT_REC_LEAF_REPLACE u16 slot, item bytes: ae_page_replace_item(slot)
+ *     AE_BT_REC_LEAF_REPLACE_DELTA  u16 slot, u16 prefix, u16 suffix, then the
+ *                            middle bytes: the item at slot becomes its first
+ *                            prefix bytes, the middle, its last suffix bytes
+ *                            (prefix + suffix <= its length); what an UPDATE
+ *                            logs when the new version list shares a head and
+ *                            a tail with the old one (the older versions)
  *     AE_BT_REC_LEAF_INSERT_MANY  u16 count, then count entries of
  *                            (u16 slot, u16 len, len item bytes):
  *                            ae_page_insert_item(slot) for each, in order
@@ -143,8 +149,12 @@ enum
 	AE_BT_REC_LEAF_INSERT_MANY = 5,
 	AE_BT_REC_PAGE_BUILD = 6,
 	AE_BT_REC_INNER_INSERT = 7,
-	AE_BT_REC_INNER_DELETE = 8
+	AE_BT_REC_INNER_DELETE = 8,
+	AE_BT_REC_LEAF_REPLACE_DELTA = 9
 };
+
+/* a replace is logged as a delta when that saves at least this many bytes */
+#define AE_BT_DELTA_MIN_SAVING	16
 
 enum
 {

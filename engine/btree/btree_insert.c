@@ -136,6 +136,41 @@ log_leaf(ae_mtr *m, ae_buf *leaf, uint8_t type, int slot, const char *item, uint
 	ae_mtr_log(m, leaf, AE_RMGR_BTREE, type, rec, 2 + (size_t) ilen);
 }
 
+/*
+ * Log the replacement of the leaf item at slot, whose bytes are still old
+ * (olen bytes), by item: as a delta (the middle that differs) when the two
+ * share enough of a head and a tail, else whole. An UPDATE puts the new
+ * version in front of the ones it keeps, so only the new version and the
+ * header of the one it replaced differ.
+ */
+static void
+log_replace(ae_mtr *m, ae_buf *leaf, int slot, const char *old, uint16_t olen,
+			const char *item, uint16_t ilen)
+{
+	uint16_t	max = olen < ilen ? olen : ilen;
+	uint16_t	pre = 0,
+				suf = 0,
+				mid;
+	char		rec[6 + AE_BT_MAX_LEAF_ITEM];
+	uint16_t	s = (uint16_t) slot;
+
+	while (pre < max && old[pre] == item[pre])
+		pre++;
+	while (suf < max - pre && old[olen - 1 - suf] == item[ilen - 1 - suf])
+		suf++;
+	if ((size_t) pre + suf < 4 + AE_BT_DELTA_MIN_SAVING)
+	{
+		log_leaf(m, leaf, AE_BT_REC_LEAF_REPLACE, slot, item, ilen);
+		return;
+	}
+	mid = (uint16_t) (ilen - pre - suf);
+	memcpy(rec, &s, 2);
+	memcpy(rec + 2, &pre, 2);
+	memcpy(rec + 4, &suf, 2);
+	memcpy(rec + 6, item + pre, mid);
+	ae_mtr_log(m, leaf, AE_RMGR_BTREE, AE_BT_REC_LEAF_REPLACE_DELTA, rec, 6 + (size_t) mid);
+}
+
 /* Remember an overflow stub that the change removes, to free after commit. */
 static void
 note_old(bt_op *op, const bt_leaf_item *it)
@@ -180,9 +215,15 @@ change_existing(bt_op *op, ae_buf *leaf, int slot, ae_mtr *m)
 	if (!bt_fits_replace(page, slot, op->ilen))
 		return BT_NEED_ROOM;
 	note_old(op, &it);
+	{
+		uint16_t	olen;
+		const char *old = ae_page_item(page, slot, &olen);
+
+		/* logged first: the replace moves the old bytes */
+		log_replace(m, leaf, slot, old, olen, op->item, op->ilen);
+	}
 	if (!ae_page_replace_item(page, slot, op->item, op->ilen))
 		assert(!"replace must fit after bt_fits_replace (I6)");
-	log_leaf(m, leaf, AE_BT_REC_LEAF_REPLACE, slot, op->item, op->ilen);
 	return AE_OK;
 }
 

@@ -66,6 +66,39 @@ redo_leaf(const ae_log_record *rec, void *page)
 	}
 }
 
+/* LEAF_REPLACE_DELTA: the item at slot keeps its head and tail, the middle is new. */
+static ae_status
+redo_leaf_delta(const ae_log_record *rec, void *page)
+{
+	const char *p = ae_log_record_payload(rec);
+	char		item[AE_BT_MAX_LEAF_ITEM];
+	const char *old;
+	uint16_t	slot,
+				pre,
+				suf,
+				olen;
+	size_t		mid = rec->payload_len - 6;
+
+	if (rec->payload_len < 6 || rec->payload_len > 6 + AE_BT_MAX_LEAF_ITEM)
+		return bad(rec, "bad payload length");
+	if (ae_page_opq(page)->kind != AE_PAGE_BTREE_LEAF)
+		return bad(rec, "leaf record on a page that is not a leaf");
+	memcpy(&slot, p, 2);
+	memcpy(&pre, p + 2, 2);
+	memcpy(&suf, p + 4, 2);
+	if (slot >= ae_page_nslots(page))
+		return bad(rec, "leaf replace delta of a missing slot");
+	old = ae_page_item(page, slot, &olen);
+	if ((size_t) pre + suf > olen || (size_t) pre + mid + suf > AE_BT_MAX_LEAF_ITEM)
+		return bad(rec, "leaf replace delta does not fit the item it changes");
+	memcpy(item, old, pre);
+	memcpy(item + pre, p + 6, mid);
+	memcpy(item + pre + mid, old + olen - suf, suf);
+	if (!ae_page_replace_item(page, slot, item, (uint16_t) (pre + mid + suf)))
+		return bad(rec, "leaf replace delta does not apply");
+	return AE_OK;
+}
+
 /* LEAF_INSERT_MANY: the inserts of one ae_btree_insert_batch leaf, in order. */
 static ae_status
 redo_leaf_many(const ae_log_record *rec, void *page)
@@ -183,6 +216,8 @@ bt_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 		case AE_BT_REC_LEAF_DELETE:
 		case AE_BT_REC_LEAF_REPLACE:
 			return redo_leaf(rec, page);
+		case AE_BT_REC_LEAF_REPLACE_DELTA:
+			return redo_leaf_delta(rec, page);
 		case AE_BT_REC_LEAF_INSERT_MANY:
 			return redo_leaf_many(rec, page);
 		case AE_BT_REC_PAGE_BUILD:
