@@ -55,11 +55,15 @@ done
 # One pgbench run; sets TPS, XACTS, FAILS and, around the run, the counter
 # deltas D_COMMITS (pg_stat_database.xact_commit of the database),
 # D_WALSYNC (pg_stat_wal.wal_sync), D_FLUSHES / D_REQUESTS
-# (pg_stat_aether_wal.flushes / flush_requests).
-counters() {	# db -> "xact_commit wal_sync flushes flush_requests"
+# (pg_stat_aether_wal.flushes / flush_requests), D_LOGBYTES (bytes written
+# to PostgreSQL's WAL plus Aether's log: each run starts right after a
+# checkpoint, so full-page images count as they do in a real run).
+counters() {	# db -> "xact_commit wal_sync flushes flush_requests log_bytes"
 	q "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = '$1'),
 	          (SELECT wal_sync FROM pg_stat_wal),
-	          flushes, flush_requests FROM pg_stat_aether_wal" | tr '|' ' '
+	          flushes, flush_requests,
+	          pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint + bytes
+	   FROM pg_stat_aether_wal" | tr '|' ' '
 }
 tpcb() {	# am clients
 	local db=tpcb_$1 c=$2 out b a
@@ -83,6 +87,7 @@ tpcb() {	# am clients
 	D_WALSYNC=$((a[1] - b[1]))
 	D_FLUSHES=$((a[2] - b[2]))
 	D_REQUESTS=$((a[3] - b[3]))
+	D_LOGBYTES=$((a[4] - b[4]))
 }
 
 section "2. pgbench TPC-B, synchronous_commit = on (${SECS}s per run, -M prepared)"
@@ -111,6 +116,7 @@ for c in "${CLIENT_COUNTS[@]}"; do
 		fi
 		later "$c clients: PostgreSQL WAL fsyncs/commit" n "$am" "$(div "$D_WALSYNC" "$D_COMMITS")"
 		later "$c clients: all fsyncs/commit" n "$am" "$(div $((D_WALSYNC + D_FLUSHES)) "$D_COMMITS")"
+		later "$c clients: log bytes/commit (WAL + Aether log)" B "$am" "$(div "$D_LOGBYTES" "$D_COMMITS" %.0f)"
 		if [ "$am" = aether ]; then
 			later "avg_group_commit_batch (view)" n heap -
 			later "avg_group_commit_batch (view)" n aether \
