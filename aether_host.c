@@ -839,18 +839,24 @@ cut_log(const uint64 *segs, int n, uint64 end)
 		int			fd;
 		bool		ok;
 
-		if (segs[i] != end_seg)
+		if (segs[i] > end_seg)
 			continue;
 		segment_path(segs[i], path, sizeof(path));
 		forget_open_segment(segs[i]);
 		fd = OpenTransientFile(path, O_RDWR | PG_BINARY);
-		/* zeros, not a shorter file: the segment stays preallocated */
-		ok = fd >= 0 && zero_fill(fd, (off_t) (end % LOG_SEGMENT_SIZE), LOG_SEGMENT_SIZE) &&
+		/*
+		 * The log recovered up to end counts as durable from now on (later
+		 * records say so, R7): sync the segments it lies in, which the
+		 * crashed run may have left in the kernel only. The segment holding
+		 * end gets zeros, not a shorter file: it stays preallocated.
+		 */
+		ok = fd >= 0 &&
+			(segs[i] < end_seg || zero_fill(fd, (off_t) (end % LOG_SEGMENT_SIZE), LOG_SEGMENT_SIZE)) &&
 			pg_fsync(fd) == 0;
 		if (!ok)
 		{
 			ae_status	st = ae_fail(errno == ENOSPC ? AE_DISK_FULL : AE_IO_ERROR, no_file, AE_NO_BLOCK,
-									 "could not clear the log file \"%s\" after LSN %llu: %m", path,
+									 "could not clear or sync the log file \"%s\" (log end LSN %llu): %m", path,
 									 (unsigned long long) end);
 
 			if (fd >= 0)

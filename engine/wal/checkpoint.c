@@ -11,6 +11,9 @@
 #include "wal_internal.h"
 #include "aether/checkpoint.h"
 
+/* how far past the end of the valid log recovery looks for durable hints (R7) */
+#define HINT_SEARCH_BYTES	((uint64_t) 16 * 1024 * 1024)
+
 static uint32_t
 control_crc(const ae_control *c)
 {
@@ -235,6 +238,20 @@ ae_recover_redo(ae_engine *eng, ae_recovery_info *out)
 					   "a log file is missing or damaged at LSN %llu",
 					   (unsigned long long) end, (unsigned long long) c.end_lsn,
 					   (unsigned long long) end);
+	/* R7: intact records after the end that knew the log durable past it */
+	{
+		ae_lsn		hint,
+					at;
+
+		if ((st = ae_wal_durable_hint_after(eng, end, HINT_SEARCH_BYTES, &hint, &at)) != AE_OK)
+			return st;
+		if (hint > end)
+			return ae_fail(AE_CORRUPT, (ae_file_id) {0}, AE_NO_BLOCK,
+						   "the log ends at LSN %llu, but an intact record at LSN %llu was written when "
+						   "the log was durable up to LSN %llu: the log is damaged at LSN %llu",
+						   (unsigned long long) end, (unsigned long long) at,
+						   (unsigned long long) hint, (unsigned long long) end);
+	}
 	/* cut off a torn tail so that stale bytes never follow new records */
 	if ((st = eng->host.log_discard(eng->host.ctx, 0, end)) != AE_OK)
 		return st;

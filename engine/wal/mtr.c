@@ -95,6 +95,17 @@ begin_record(ae_mtr *m, ae_buf *b, uint8_t rmgr, uint8_t type, size_t len)
 	hdr.type = type;
 	hdr.block = b ? ae_buf_block(b) : AE_NO_BLOCK;
 	hdr.file = b ? ae_buf_file(b) : (ae_file_id) {0};
+	if (!b)
+	{
+		/*
+		 * R7: a record about no page (commits, notes) says how far the log
+		 * was durable, so that recovery can tell damage from a torn tail.
+		 */
+		uint64_t	durable = ae_wal_flushed_lsn(m->eng);
+
+		hdr.flags |= AE_REC_DURABLE_HINT;
+		memcpy(&hdr.file, &durable, sizeof(durable));
+	}
 	hdr.payload_len = (uint32_t) len;
 	p = staged(m) + m->len;
 	memcpy(p, &hdr, sizeof(hdr));

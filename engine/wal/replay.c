@@ -9,7 +9,9 @@
  * other LSN, such as stale bytes of a recycled log file, is invalid (R6). The
  * first invalid record is the end of the log. A group is the records up to
  * and including one flagged AE_REC_MTR_END; replay applies only complete
- * groups (R3), so a torn tail is dropped as a whole.
+ * groups (R3), so a torn tail is dropped as a whole. Records about no page
+ * carry how far the log was durable when they were made (R7): an intact one
+ * after the end naming a durable LSN past it shows damage, not a torn tail.
  */
 #include <stdlib.h>
 #include <stdio.h>
@@ -160,6 +162,55 @@ ae_wal_scan(ae_engine *eng, ae_lsn from, ae_wal_visit_fn fn, void *arg, ae_lsn *
 	free(r.win);
 	if (end_out)
 		*end_out = lsn;
+	return st;
+}
+
+ae_status
+ae_wal_durable_hint_after(ae_engine *eng, ae_lsn from, uint64_t limit, ae_lsn *hint, ae_lsn *at)
+{
+	reader		r = {.eng = eng};
+	ae_lsn		lsn = ae_wal_align(from);
+	ae_status	st = AE_OK;
+
+	*hint = 0;
+	*at = 0;
+	while (lsn < from + limit)
+	{
+		const ae_log_record *rec;
+
+		st = read_record(&r, lsn, &rec);
+		if (st == AE_NOT_FOUND)
+		{
+			const char *p;
+
+			/* nothing valid here: the next 8-byte position, unless the files end */
+			st = reader_get(&r, lsn, sizeof(ae_log_record), &p);
+			if (st == AE_NOT_FOUND)
+			{
+				st = AE_OK;
+				break;
+			}
+			if (st != AE_OK)
+				break;
+			lsn += 8;
+			continue;
+		}
+		if (st != AE_OK)
+			break;
+		if (rec->block == AE_NO_BLOCK && (rec->flags & AE_REC_DURABLE_HINT))
+		{
+			uint64_t	h;
+
+			memcpy(&h, &rec->file, sizeof(h));
+			if (h > *hint)
+			{
+				*hint = h;
+				*at = lsn;
+			}
+		}
+		lsn += rec->total_len;	/* intact: the next record follows it */
+	}
+	free(r.win);
 	return st;
 }
 

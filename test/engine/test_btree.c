@@ -2269,6 +2269,89 @@ test_recovery_refuses_damage(void)
 	fx_close(&x);
 }
 
+/*
+ * R7: 200 "transactions" (a row, then a host record standing for its
+ * commit, flushed), then 20 more whose log is written but never synced.
+ * Sets *mid to the LSN of transaction 100's row and *synced_end to where
+ * the synced log ends. The control file's durable end stays at the checkpoint
+ * taken first, so only the hints tell damage from a torn tail.
+ */
+static void
+hinted_log(fx *x, ae_lsn *mid, ae_lsn *synced_end)
+{
+	ae_lsn		end = 0;
+
+	AE_OKAY(ae_checkpoint(x->eng, false, NULL));
+	for (uint64_t i = 0; i < 220; i++)
+	{
+		if (i == 100)
+			*mid = ae_wal_insert_lsn(x->eng);
+		AE_OKAY(put_be(x, i, 40));
+		AE_OKAY(ae_wal_log_host(x->eng, 1, &i, sizeof(i), &end));
+		if (i < 200)
+			AE_OKAY(ae_wal_flush(x->eng, end));
+		else
+			AE_OKAY(ae_wal_write(x->eng, end));		/* in the file, not synced */
+		if (i == 199)
+			*synced_end = ae_wal_flushed_lsn(x->eng);
+	}
+	ae_buf_discard_all(x->eng);	/* the crash: every dirty page is lost */
+}
+
+/* Flip the log byte at lsn (posix host: one file per segment). */
+static void
+damage_log_byte(fx *x, ae_lsn lsn)
+{
+	char		path[160];
+	FILE	   *f;
+	int			c;
+
+	snprintf(path, sizeof(path), "%s/log.%016llx", x->dir,
+			 (unsigned long long) (lsn / AE_POSIX_LOG_SEGMENT));
+	AE_REQUIRE((f = fopen(path, "r+b")) != NULL);
+	AE_CHECK(fseek(f, (long) (lsn % AE_POSIX_LOG_SEGMENT), SEEK_SET) == 0);
+	c = fgetc(f);
+	AE_CHECK(fseek(f, (long) (lsn % AE_POSIX_LOG_SEGMENT), SEEK_SET) == 0 && fputc(c ^ 0x5a, f) != EOF);
+	fclose(f);
+}
+
+/*
+ * Damage in log that was durable is refused even where the control file
+ * does not reach (the last second before a crash): later intact records
+ * say how far the log was durable when they were made. Damage in log that
+ * was never synced is a torn tail: recovery ends there, and the tree holds
+ * exactly the transactions before it.
+ */
+static void
+test_recovery_refuses_damage_before_hint(void)
+{
+	fx			x;
+	ae_recovery_info ri;
+	ae_lsn		synced,
+				mid;
+	ae_status	st;
+	ae_bytes	got = {0};
+	bool		ok = true;
+
+	AE_OKAY(fx_open(&x, 64));
+	hinted_log(&x, &mid, &synced);
+	damage_log_byte(&x, mid + 20);	/* inside the header of transaction 100's first record */
+	st = ae_recover(x.eng, &ri);
+	AE_CHECK(st == AE_CORRUPT && strstr(ae_error_last()->message, "the log is damaged at LSN"));
+	fx_close(&x);
+
+	AE_OKAY(fx_open(&x, 64));
+	hinted_log(&x, &mid, &synced);
+	damage_log_byte(&x, synced + 20);	/* the first record that was never synced */
+	AE_OKAY(ae_recover(x.eng, &ri));
+	AE_CHECK(ri.end_lsn == synced);
+	for (uint64_t i = 0; i < 220; i++)
+		ok &= has_be(&x, i, 40, &got) == (i < 200);
+	AE_CHECK(ok);
+	ae_bytes_free(&got);
+	fx_close(&x);
+}
+
 /* ------------------------------------------------------- freeing empty leaves */
 
 /* Count keys with a full scan, checking order; -1 on error or disorder. */
@@ -2455,6 +2538,7 @@ main(void)
 	AE_RUN(test_replay);
 	AE_RUN(test_replay_byte_identical);
 	AE_RUN(test_replay_delta);
+	AE_RUN(test_recovery_refuses_damage_before_hint);
 	AE_RUN(test_replay_torn_pages);
 	AE_RUN(test_free_emptied_leaves);
 	AE_RUN(test_free_leaves_multiprocess);

@@ -21,8 +21,14 @@
 #        checkpoint (work A, aether_checkpoint(), work B, a pause of 1.5 s,
 #        kill -9). Beyond the checkpoint's end LSN, but the background worker
 #        records the durable log end in the control file every second, so
-#        recovery knows the log must reach past the damage. (Damage in the
-#        last second of log before a crash cannot be told from a torn tail.)
+#        recovery knows the log must reach past the damage.
+#    3c. The damage lies in the last second of log before the crash, past
+#        the durable end the control file records: many small committed
+#        transactions, then kill -9 at once. Records about no page (each
+#        transaction's first-insert note, commits) carry the LSN up to which
+#        the log was durable when they were made; intact ones after the
+#        damage show that it lies in log that was durable, so it is not a
+#        torn tail.
 # 4. missing segment: the log segment holding the last checkpoint's redo
 #    position is deleted (later segments remain). Expected: FATAL naming the
 #    missing file; never a partial table served without an error.
@@ -362,6 +368,49 @@ sub expect_refusal
 	# committed after this point is only in the log.
 	my $target = $b_start + 256 * 1024;
 	damage_log($node, $label, $target, 64);
+	expect_refusal($node, $label, $expected);
+}
+
+# ------------------------------------------------------------------ 3c. corrupt log
+# in the last second before the crash, past the control file's durable end
+{
+	my $label = 'corrupt log (last second)';
+	my $node = new_node('corrupt_last');
+	$node->safe_psql(
+		'postgres', q{
+		CREATE TABLE logt (id int PRIMARY KEY, v text) USING aether;
+		INSERT INTO logt SELECT g, 'A ' || g || repeat('a', 100) FROM generate_series(1, 20000) g;
+		CREATE PROCEDURE one_by_one(lo int, hi int) LANGUAGE plpgsql AS $$
+		BEGIN
+			FOR i IN lo .. hi LOOP
+				INSERT INTO logt VALUES (i, 'C ' || i || repeat('c', 100));
+				COMMIT;
+			END LOOP;
+		END $$;
+	});
+	checkpoint($node, $label);
+	my ($n, $expected, $c_start, $c_end, $ctl_end) = (20000);
+	for my $attempt (1 .. 3)
+	{
+		# work C: 400 transactions, each committed (and flushed) on its own
+		$c_start = lsn($node, 'wal_insert_lsn');
+		$node->safe_psql('postgres', 'CALL one_by_one(' . ($n + 1) . ', ' . ($n + 400) . ')');
+		$n += 400;
+		$c_end = lsn($node, 'wal_flushed_lsn');
+		$expected = $node->safe_psql('postgres', $LOGT_Q);
+		crash_server($node, $label, must_run => 1);
+		(undef, $ctl_end) = read_control($node);
+		note "$label: attempt $attempt: work C is log $c_start .. $c_end, the control file's end "
+		  . ($ctl_end // '?');
+		last if defined $ctl_end && $c_end - ($ctl_end > $c_start ? $ctl_end : $c_start) >= 16 * 1024;
+		# the worker's once-a-second note covered work C: start again (no damage yet)
+		$node->start;
+	}
+	my $from = $ctl_end > $c_start ? $ctl_end : $c_start;
+	ok($c_end - $from >= 16 * 1024,
+		"$label: committed work lies past the control file's durable end (at least 16 kB)");
+	like($expected, qr/^$n\|/, "$label: $n rows committed");
+	damage_log($node, $label, $from + int(($c_end - $from) / 3), 64);
 	expect_refusal($node, $label, $expected);
 }
 

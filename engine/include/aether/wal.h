@@ -10,9 +10,13 @@
  *   8      1    rmgr       module that owns the record (AE_RMGR_*), which also owns its redo
  *   9      1    type       module-specific operation
  *   10     2    flags      AE_REC_MTR_END on the last record of a mini-transaction;
- *                             AE_REC_PAGE_INIT when redo rebuilds the page from nothing
+ *                             AE_REC_PAGE_INIT when redo rebuilds the page from nothing;
+ *                             AE_REC_DURABLE_HINT on a record about no page
  *   12     4    block      page the record changes (AE_NO_BLOCK if none)
- *   16     12   file       ae_file_id of that page
+ *   16     12   file       ae_file_id of that page; for a record about no page
+ *                          flagged AE_REC_DURABLE_HINT, bytes 16..23 hold the LSN
+ *                          up to which the log was durable when the record was
+ *                          made (ae_wal_durable_hint_after)
  *   28     4    payload length
  *   32     ...  payload, then zero padding to a multiple of 8
  *
@@ -52,6 +56,7 @@ enum
 
 #define AE_REC_MTR_END	0x0001
 #define AE_REC_PAGE_INIT	0x0002	/* redo ignores the page's prior contents (like an image) */
+#define AE_REC_DURABLE_HINT	0x0004	/* no page; file field: the log was durable up to this LSN */
 
 typedef struct ae_log_record
 {
@@ -67,6 +72,7 @@ typedef struct ae_log_record
 } ae_log_record;
 
 static_assert(sizeof(ae_log_record) == 32, "log record header is 32 bytes");
+static_assert(sizeof(ae_file_id) >= 8, "the file field holds a durable hint");
 
 static inline const void *
 ae_log_record_payload(const ae_log_record *r)
@@ -173,6 +179,18 @@ ae_status	ae_wal_replay(ae_engine *eng, ae_lsn from, ae_lsn *end_out, uint64_t *
 /* Iterate records (for inspection tools): calls fn for each valid record; stops on nonzero return. */
 typedef int (*ae_wal_visit_fn) (void *arg, ae_lsn lsn, const ae_log_record *rec);
 ae_status	ae_wal_scan(ae_engine *eng, ae_lsn from, ae_wal_visit_fn fn, void *arg, ae_lsn *end_out);
+
+/*
+ * R7: search the log bytes after `from` (where the valid log ended), up to
+ * `limit` bytes or the end of the log files, for intact records flagged
+ * AE_REC_DURABLE_HINT. *hint = the highest durable LSN they name (0 if
+ * none), *at = where that record lies. A hint above `from` means the log
+ * was durable past the point where it stopped being valid: damage, not a
+ * torn tail (a tail that was never synced can lose any of its pages, but
+ * every record in it names a durable end at or below its own start).
+ */
+ae_status	ae_wal_durable_hint_after(ae_engine *eng, ae_lsn from, uint64_t limit,
+									  ae_lsn *hint, ae_lsn *at);
 
 /* Set the log position to resume at (after replay; the next insert starts there). */
 void		ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn);
