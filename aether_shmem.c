@@ -270,6 +270,14 @@ aetam_recovery_failed(const char *message)
 	pg_atomic_write_u32(&gate->state, RECOVERY_FAILED);
 }
 
+static bool aether_wal_compression = true;
+
+static void
+assign_wal_compression(bool newval, void *extra)
+{
+	ae_wal_set_image_compression(newval ? 1 : 0);
+}
+
 void
 _PG_init(void)
 {
@@ -292,6 +300,15 @@ _PG_init(void)
 							"Size of Aether's log buffer.",
 							NULL, &wal_buffer_kb, 4096, 64, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+	/*
+	 * zstd level 1 for the full-page images of first changes after a
+	 * checkpoint (most of the log right after one); SUSET like PostgreSQL's
+	 * wal_compression.
+	 */
+	DefineCustomBoolVariable("aether.wal_compression",
+							 "Compresses full-page images in Aether's log with zstd.",
+							 NULL, &aether_wal_compression, true,
+							 PGC_SUSET, 0, NULL, assign_wal_compression, NULL);
 	aetam_host_init(&host);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = aether_shmem_request;

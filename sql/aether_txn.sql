@@ -247,3 +247,28 @@ SELECT f.pg_wal_flushes_for_pruning > x.before AS worker_flushed,
   FROM pg_stat_aether_wal f, x_flushes x;
 SELECT n FROM x_hot;
 DROP TABLE x_hot, x_flushes;
+
+-- Full-page images (the first change of a page after a checkpoint) are
+-- compressed with zstd (aether.wal_compression, on by default): far less
+-- than a page each; with the setting off, a whole page each.
+CREATE TABLE x_img (id int PRIMARY KEY, pad text) USING aether;
+INSERT INTO x_img SELECT g, repeat('p', 200) FROM generate_series(1, 5000) g;
+CREATE TABLE x_imgs (fpi bigint, bytes bigint, fpi_off bigint, bytes_off bigint) USING heap;
+SELECT aether_checkpoint() > 0 AS checkpointed;
+INSERT INTO x_imgs SELECT full_page_images, bytes, 0, 0 FROM pg_stat_aether_wal;
+UPDATE x_img SET pad = pad || 'q' WHERE id % 40 = 0;
+UPDATE x_imgs SET fpi = (SELECT full_page_images FROM pg_stat_aether_wal) - fpi,
+  bytes = (SELECT bytes FROM pg_stat_aether_wal) - bytes;
+SET aether.wal_compression = off;
+SELECT aether_checkpoint() > 0 AS checkpointed;
+UPDATE x_imgs SET fpi_off = (SELECT full_page_images FROM pg_stat_aether_wal),
+  bytes_off = (SELECT bytes FROM pg_stat_aether_wal);
+UPDATE x_img SET pad = pad || 'r' WHERE id % 40 = 0;
+UPDATE x_imgs SET fpi_off = (SELECT full_page_images FROM pg_stat_aether_wal) - fpi_off,
+  bytes_off = (SELECT bytes FROM pg_stat_aether_wal) - bytes_off;
+RESET aether.wal_compression;
+SELECT fpi >= 50 AS images_logged, bytes / fpi < 2000 AS compressed,
+       fpi_off >= 50 AS images_logged_off, bytes_off / fpi_off > 7000 AS plain_when_off
+  FROM x_imgs;
+SELECT count(*), sum(length(pad)) FROM x_img;
+DROP TABLE x_img, x_imgs;

@@ -227,17 +227,16 @@ build_group(ae_mtr *m, ae_lsn redo, size_t *len_out, uint32_t *nimages)
 
 		if (!image[i])
 			continue;
-		payload = ae_page_image_payload_len(hole_len[i]);
+		/* images_len allowed for the plain image; a compressed one is smaller */
+		payload = ae_page_image_build(ae_buf_page(m->pages[i]), hole_off[i], hole_len[i],
+									  out + len + sizeof(hdr), &hdr.type);
 		rec_len = ae_wal_align(sizeof(ae_log_record) + payload);
 		hdr.total_len = (uint32_t) rec_len;
 		hdr.rmgr = AE_RMGR_PAGE;
-		hdr.type = hole_len[i] ? AE_PAGE_REDO_IMAGE_HOLE : AE_PAGE_REDO_IMAGE;
 		hdr.block = ae_buf_block(m->pages[i]);
 		hdr.file = ae_buf_file(m->pages[i]);
 		hdr.payload_len = (uint32_t) payload;
 		memcpy(out + len, &hdr, sizeof(hdr));
-		ae_page_image_write(ae_buf_page(m->pages[i]), hole_off[i], hole_len[i],
-							out + len + sizeof(hdr));
 		memset(out + len + sizeof(hdr) + payload, 0, rec_len - sizeof(hdr) - payload);
 		len += rec_len;
 	}

@@ -7,8 +7,14 @@
  *   the page's bytes before and after the hole; redo zeroes the hole. The
  *   images mtr.c adds for W5 leave out the free space between a page's slot
  *   array and its items (pd_lower..pd_upper), as PostgreSQL's do.
+ * AE_PAGE_REDO_IMAGE_ZSTD payload: u16 hole offset, u16 hole length (both 0
+ *   without a hole), then a zstd frame of the page's bytes without the hole:
+ *   what mtr.c adds instead when image compression is on and the frame is
+ *   smaller (ae_page_image_build). Redo requires the frame to give exactly
+ *   the page's bytes without the hole.
  */
 #include <string.h>
+#include <zstd.h>
 
 #include "wal_internal.h"
 
@@ -16,7 +22,16 @@ bool
 ae_page_image_is(const ae_log_record *r)
 {
 	return r->rmgr == AE_RMGR_PAGE &&
-		(r->type == AE_PAGE_REDO_IMAGE || r->type == AE_PAGE_REDO_IMAGE_HOLE);
+		(r->type == AE_PAGE_REDO_IMAGE || r->type == AE_PAGE_REDO_IMAGE_HOLE ||
+		 r->type == AE_PAGE_REDO_IMAGE_ZSTD);
+}
+
+static int	image_level = 0;	/* process-local: zstd level, 0 = off */
+
+void
+ae_wal_set_image_compression(int level)
+{
+	image_level = level < 0 ? 0 : level;
 }
 
 /* Holes shorter than this are logged (a hole's 4-byte header costs as much). */
@@ -55,6 +70,48 @@ ae_page_image_write(const void *page, uint16_t hole_off, uint16_t hole_len, char
 	memcpy(out + 4, page, hole_off);
 	memcpy(out + 4 + hole_off, (const char *) page + hole_off + hole_len,
 		   AE_PAGE_SIZE - (size_t) hole_off - hole_len);
+}
+
+/*
+ * The payload of page's image with the hole left out, written to out (room
+ * for ae_page_image_payload_len(hole_len) bytes): a zstd frame when
+ * compression is on and that is smaller, else the bytes as they are. Sets
+ * *type; returns the payload length.
+ */
+size_t
+ae_page_image_build(const void *page, uint16_t hole_off, uint16_t hole_len, char *out,
+					uint8_t *type)
+{
+	size_t		raw = ae_page_image_payload_len(hole_len);
+
+	if (image_level > 0)
+	{
+		static ZSTD_CCtx *cctx = NULL;
+		static char src[AE_PAGE_SIZE];
+		static char dst[ZSTD_COMPRESSBOUND(AE_PAGE_SIZE)];
+		size_t		n = AE_PAGE_SIZE - (size_t) hole_len,
+					c;
+
+		if (!cctx)
+			cctx = ZSTD_createCCtx();	/* NULL (no memory): images stay plain */
+		if (cctx)
+		{
+			memcpy(src, page, hole_off);
+			memcpy(src + hole_off, (const char *) page + hole_off + hole_len, n - hole_off);
+			c = ZSTD_compressCCtx(cctx, dst, sizeof(dst), src, n, image_level);
+			if (!ZSTD_isError(c) && 4 + c < raw)
+			{
+				memcpy(out, &hole_off, 2);
+				memcpy(out + 2, &hole_len, 2);
+				memcpy(out + 4, dst, c);
+				*type = AE_PAGE_REDO_IMAGE_ZSTD;
+				return 4 + c;
+			}
+		}
+	}
+	ae_page_image_write(page, hole_off, hole_len, out);
+	*type = hole_len ? AE_PAGE_REDO_IMAGE_HOLE : AE_PAGE_REDO_IMAGE;
+	return raw;
 }
 
 void
@@ -113,6 +170,27 @@ page_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 				memcpy(page, p + 4, off);
 				memset((char *) page + off, 0, n);
 				memcpy((char *) page + off + n, p + 4 + off, AE_PAGE_SIZE - (size_t) off - n);
+				return AE_OK;
+			}
+		case AE_PAGE_REDO_IMAGE_ZSTD:
+			{
+				static char bytes[AE_PAGE_SIZE];
+				uint16_t	off,
+							n;
+				size_t		got;
+
+				if (len < 4)
+					return corrupt(rec, "truncated image");
+				memcpy(&off, p, 2);
+				memcpy(&n, p + 2, 2);
+				if ((size_t) off + n > AE_PAGE_SIZE || (n == 0 && off != 0))
+					return corrupt(rec, "image hole out of bounds");
+				got = ZSTD_decompress(bytes, AE_PAGE_SIZE - (size_t) n, p + 4, len - 4);
+				if (ZSTD_isError(got) || got != AE_PAGE_SIZE - (size_t) n)
+					return corrupt(rec, "compressed image does not give the page");
+				memcpy(page, bytes, off);
+				memset((char *) page + off, 0, n);
+				memcpy((char *) page + off + n, bytes + off, AE_PAGE_SIZE - (size_t) off - n);
 				return AE_OK;
 			}
 		case AE_PAGE_REDO_PATCH:

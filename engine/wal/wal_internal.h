@@ -157,6 +157,8 @@ bool		ae_page_image_is(const ae_log_record *r);
 void		ae_page_image_hole(const void *page, uint16_t *off, uint16_t *len);
 size_t		ae_page_image_payload_len(uint16_t hole_len);
 void		ae_page_image_write(const void *page, uint16_t hole_off, uint16_t hole_len, char *out);
+size_t		ae_page_image_build(const void *page, uint16_t hole_off, uint16_t hole_len, char *out,
+								uint8_t *type);
 /* AE_RMGR_NOTE (note.c). */
 void		ae_note_register_redo(void);
 /* Set the shared note maximum (recovery, from the control file). */

@@ -2352,6 +2352,96 @@ test_recovery_refuses_damage_before_hint(void)
 	fx_close(&x);
 }
 
+/*
+ * Compressed full-page images: after a checkpoint, the first change of each
+ * leaf logs a zstd image, much smaller than the page; torn pages on disk
+ * are rebuilt from them by recovery. A compressed image whose frame does
+ * not give exactly the page's bytes is refused as corrupt.
+ */
+static void
+test_compressed_images(void)
+{
+	fx			x;
+	ae_recovery_info ri;
+	ae_engine_stats s0,
+				s1;
+	ae_btree_info info;
+	char		path[128],
+				junk[4096];
+	ae_bytes	got = {0};
+	bool		ok = true;
+	FILE	   *f;
+	ae_buf	   *b;
+	ae_status	st;
+	uint32_t	leaves[64];
+	int			nleaves = 0;
+
+	ae_wal_set_image_compression(1);
+	AE_OKAY(fx_open(&x, 64));
+	for (uint64_t i = 0; i < 3000; i++)
+		AE_OKAY(put_be(&x, i, 60));
+	AE_OKAY(ae_checkpoint(x.eng, false, NULL));
+	ae_engine_get_stats(x.eng, &s0);
+	for (uint64_t i = 0; i < 3000; i += 10)	/* touches every leaf */
+	{
+		uint64_t	be = __builtin_bswap64(i);
+		char		v[64];
+
+		memset(v, 'a' + (int) (i % 26), sizeof(v));		/* has_be's value, one byte longer */
+		memcpy(v, &i, 8);
+		AE_OKAY(ae_btree_put(&x.t, &be, 8, v, 61));
+	}
+	ae_engine_get_stats(x.eng, &s1);
+	AE_CHECK(s1.wal_page_images - s0.wal_page_images >= 10);
+	/* plain images alone would be more than 4 KB each (the leaves are full) */
+	AE_CHECK(s1.wal_bytes - s0.wal_bytes < (s1.wal_page_images - s0.wal_page_images) * 2048);
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+	AE_OKAY(ae_btree_get_info(&x.t, &info));
+	for (uint32_t blk = 1; blk < info.npages && nleaves < 64; blk++)
+	{
+		AE_OKAY(ae_buf_read(x.eng, x.f, blk, AE_LATCH_SHARED, 0, &b));
+		if (ae_page_opq(ae_buf_page(b))->kind == AE_PAGE_BTREE_LEAF)
+			leaves[nleaves++] = blk;
+		ae_buf_release(b);
+	}
+	AE_CHECK(nleaves >= 10);
+	AE_OKAY(ae_buf_flush_all(x.eng));
+	ae_buf_discard_all(x.eng);
+	/* tear every leaf: only their images can rebuild them */
+	snprintf(path, sizeof(path), "%s/1_2_3", x.dir);
+	memset(junk, 0x5a, sizeof(junk));
+	AE_REQUIRE((f = fopen(path, "r+b")) != NULL);
+	for (int i = 0; i < nleaves; i++)
+		AE_CHECK(fseek(f, (long) leaves[i] * 8192 + 4096, SEEK_SET) == 0 &&
+				 fwrite(junk, 1, 4096, f) == 4096);
+	fclose(f);
+	AE_OKAY(ae_recover(x.eng, &ri));
+	for (uint64_t i = 0; i < 3000; i++)
+		ok &= has_be(&x, i, i % 10 == 0 ? 61 : 60, &got);
+	AE_CHECK(ok);
+
+	/* a compressed image of garbage for the first leaf */
+	AE_OKAY(ae_buf_read(x.eng, x.f, 1, AE_LATCH_EXCLUSIVE, 0, &b));
+	{
+		ae_mtr		m;
+		char		rec[64];
+
+		memset(rec, 0, 4);		/* no hole */
+		memset(rec + 4, 0x77, sizeof(rec) - 4);
+		ae_mtr_begin(x.eng, &m);
+		ae_mtr_log(&m, b, AE_RMGR_PAGE, AE_PAGE_REDO_IMAGE_ZSTD, rec, sizeof(rec));
+		AE_OKAY(ae_mtr_commit(&m, NULL));
+	}
+	ae_buf_release(b);
+	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
+	ae_buf_discard_all(x.eng);
+	st = ae_wal_replay(x.eng, AE_WAL_START_LSN, NULL, NULL);
+	AE_CHECK(st == AE_CORRUPT && strstr(ae_error_last()->message, "compressed image"));
+	ae_bytes_free(&got);
+	fx_close(&x);
+	ae_wal_set_image_compression(0);
+}
+
 /* ------------------------------------------------------- freeing empty leaves */
 
 /* Count keys with a full scan, checking order; -1 on error or disorder. */
@@ -2539,6 +2629,7 @@ main(void)
 	AE_RUN(test_replay_byte_identical);
 	AE_RUN(test_replay_delta);
 	AE_RUN(test_recovery_refuses_damage_before_hint);
+	AE_RUN(test_compressed_images);
 	AE_RUN(test_replay_torn_pages);
 	AE_RUN(test_free_emptied_leaves);
 	AE_RUN(test_free_leaves_multiprocess);

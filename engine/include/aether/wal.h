@@ -125,7 +125,16 @@ enum
 	AE_PAGE_REDO_IMAGE_HOLE = 3,	/* payload: u16 hole offset, u16 hole length, the page
 								 * without the hole (its bytes are zero after redo) */
 	AE_PAGE_REDO_PATCH = 2,		/* payload: entries of (u16 offset, u16 len, len bytes) */
+	AE_PAGE_REDO_IMAGE_ZSTD = 4,	/* payload: u16 hole offset, u16 hole length (0, 0: none),
+									 * a zstd frame of the page without the hole */
 };
+
+/*
+ * Compress the full-page images mini-transactions add (W5) with zstd at this
+ * level, where that makes them smaller; 0 turns it off. Process-local (each
+ * process sets it from the host's setting); redo reads both kinds.
+ */
+void		ae_wal_set_image_compression(int level);
 
 /*
  * Stage a byte patch: after redo, bytes [off, off+len) of b's page equal
