@@ -1229,6 +1229,32 @@ test_replay_byte_identical(void)
 }
 
 /*
+ * Log a forged record of rmgr/type about block 1 (the first leaf), lose the
+ * pages and replay from the start: true if replay refuses it as corrupt
+ * with a message containing expect. The log is unusable afterwards.
+ */
+static bool
+forged_record_refused(fx *x, uint8_t rmgr, uint8_t type, const void *payload, size_t len,
+					  const char *expect)
+{
+	ae_buf	   *b;
+	ae_mtr		m;
+	ae_status	st;
+
+	if (ae_buf_read(x->eng, x->f, 1, AE_LATCH_EXCLUSIVE, 0, &b) != AE_OK)
+		return false;
+	ae_mtr_begin(x->eng, &m);
+	ae_mtr_log(&m, b, rmgr, type, payload, len);
+	st = ae_mtr_commit(&m, NULL);
+	ae_buf_release(b);
+	if (st != AE_OK || ae_wal_flush(x->eng, ae_wal_insert_lsn(x->eng)) != AE_OK)
+		return false;
+	ae_buf_discard_all(x->eng);
+	st = ae_wal_replay(x->eng, AE_WAL_START_LSN, NULL, NULL);
+	return st == AE_CORRUPT && strstr(ae_error_last()->message, expect) != NULL;
+}
+
+/*
  * A replace shaped like an UPDATE (a new version in front of the kept ones,
  * the first of which changes a few header bytes) is logged as a delta: the
  * log grows by about the new bytes, not the whole value. Replay over lost
@@ -1248,8 +1274,6 @@ test_replay_delta(void)
 	size_t		lens[DELTA_KEYS];
 	ae_lsn		before;
 	ae_bytes	got = {0};
-	ae_buf	   *b;
-	ae_status	st;
 
 	AE_OKAY(fx_open(&x, 64));
 	for (int i = 0; i < DELTA_KEYS; i++)
@@ -1290,21 +1314,13 @@ test_replay_delta(void)
 		AE_CHECK(same);
 	}
 
-	/* block 1, the first root leaf, is still the leftmost leaf: a delta too long for its slot 0 */
-	AE_OKAY(ae_buf_read(x.eng, x.f, 1, AE_LATCH_EXCLUSIVE, 0, &b));
+	/* a delta too long for its slot 0 */
 	{
-		ae_mtr		m;
 		uint16_t	rec[4] = {0, 60000, 60000, 0};	/* slot, prefix, suffix, 2 middle bytes */
 
-		ae_mtr_begin(x.eng, &m);
-		ae_mtr_log(&m, b, AE_RMGR_BTREE, AE_BT_REC_LEAF_REPLACE_DELTA, rec, sizeof(rec));
-		AE_OKAY(ae_mtr_commit(&m, NULL));
+		AE_CHECK(forged_record_refused(&x, AE_RMGR_BTREE, AE_BT_REC_LEAF_REPLACE_DELTA, rec,
+									   sizeof(rec), "does not fit"));
 	}
-	ae_buf_release(b);
-	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
-	ae_buf_discard_all(x.eng);
-	st = ae_wal_replay(x.eng, AE_WAL_START_LSN, NULL, NULL);
-	AE_CHECK(st == AE_CORRUPT && strstr(ae_error_last()->message, "does not fit"));
 	ae_bytes_free(&got);
 	fx_close(&x);
 }
@@ -2372,7 +2388,6 @@ test_compressed_images(void)
 	bool		ok = true;
 	FILE	   *f;
 	ae_buf	   *b;
-	ae_status	st;
 	uint32_t	leaves[64];
 	int			nleaves = 0;
 
@@ -2420,23 +2435,15 @@ test_compressed_images(void)
 		ok &= has_be(&x, i, i % 10 == 0 ? 61 : 60, &got);
 	AE_CHECK(ok);
 
-	/* a compressed image of garbage for the first leaf */
-	AE_OKAY(ae_buf_read(x.eng, x.f, 1, AE_LATCH_EXCLUSIVE, 0, &b));
+	/* a compressed image of garbage */
 	{
-		ae_mtr		m;
 		char		rec[64];
 
 		memset(rec, 0, 4);		/* no hole */
 		memset(rec + 4, 0x77, sizeof(rec) - 4);
-		ae_mtr_begin(x.eng, &m);
-		ae_mtr_log(&m, b, AE_RMGR_PAGE, AE_PAGE_REDO_IMAGE_ZSTD, rec, sizeof(rec));
-		AE_OKAY(ae_mtr_commit(&m, NULL));
+		AE_CHECK(forged_record_refused(&x, AE_RMGR_PAGE, AE_PAGE_REDO_IMAGE_ZSTD, rec, sizeof(rec),
+									   "compressed image"));
 	}
-	ae_buf_release(b);
-	AE_OKAY(ae_wal_flush(x.eng, ae_wal_insert_lsn(x.eng)));
-	ae_buf_discard_all(x.eng);
-	st = ae_wal_replay(x.eng, AE_WAL_START_LSN, NULL, NULL);
-	AE_CHECK(st == AE_CORRUPT && strstr(ae_error_last()->message, "compressed image"));
 	ae_bytes_free(&got);
 	fx_close(&x);
 	ae_wal_set_image_compression(0);
