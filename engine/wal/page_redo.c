@@ -84,21 +84,21 @@ ae_page_image_build(const void *page, uint16_t hole_off, uint16_t hole_len, char
 {
 	size_t		raw = ae_page_image_payload_len(hole_len);
 
+	ae_page_image_write(page, hole_off, hole_len, out);
+	*type = hole_len ? AE_PAGE_REDO_IMAGE_HOLE : AE_PAGE_REDO_IMAGE;
 	if (image_level > 0)
 	{
 		static ZSTD_CCtx *cctx = NULL;
-		static char src[AE_PAGE_SIZE];
 		static char dst[ZSTD_COMPRESSBOUND(AE_PAGE_SIZE)];
-		size_t		n = AE_PAGE_SIZE - (size_t) hole_len,
-					c;
+		const char *bytes = hole_len ? out + 4 : out;	/* the page without the hole */
+		size_t		c;
 
 		if (!cctx)
 			cctx = ZSTD_createCCtx();	/* NULL (no memory): images stay plain */
 		if (cctx)
 		{
-			memcpy(src, page, hole_off);
-			memcpy(src + hole_off, (const char *) page + hole_off + hole_len, n - hole_off);
-			c = ZSTD_compressCCtx(cctx, dst, sizeof(dst), src, n, image_level);
+			c = ZSTD_compressCCtx(cctx, dst, sizeof(dst), bytes, AE_PAGE_SIZE - (size_t) hole_len,
+								  image_level);
 			if (!ZSTD_isError(c) && 4 + c < raw)
 			{
 				memcpy(out, &hole_off, 2);
@@ -109,8 +109,6 @@ ae_page_image_build(const void *page, uint16_t hole_off, uint16_t hole_len, char
 			}
 		}
 	}
-	ae_page_image_write(page, hole_off, hole_len, out);
-	*type = hole_len ? AE_PAGE_REDO_IMAGE_HOLE : AE_PAGE_REDO_IMAGE;
 	return raw;
 }
 
@@ -140,6 +138,15 @@ corrupt(const ae_log_record *rec, const char *what)
 				   rec->block, rec->file.spc, rec->file.db, rec->file.rel, what);
 }
 
+/* The page from its bytes without the hole [off, off + n), which becomes zeros. */
+static void
+place_image(void *page, const char *bytes, uint16_t off, uint16_t n)
+{
+	memcpy(page, bytes, off);
+	memset((char *) page + off, 0, n);
+	memcpy((char *) page + off + n, bytes + off, AE_PAGE_SIZE - (size_t) off - n);
+}
+
 /* Redo: page is the pinned, exclusively latched target page. */
 static ae_status
 page_redo(ae_engine *eng, const ae_log_record *rec, void *page)
@@ -167,9 +174,7 @@ page_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 				memcpy(&n, p + 2, 2);
 				if ((size_t) off + n > AE_PAGE_SIZE || len != ae_page_image_payload_len(n) || n == 0)
 					return corrupt(rec, "image hole out of bounds");
-				memcpy(page, p + 4, off);
-				memset((char *) page + off, 0, n);
-				memcpy((char *) page + off + n, p + 4 + off, AE_PAGE_SIZE - (size_t) off - n);
+				place_image(page, p + 4, off, n);
 				return AE_OK;
 			}
 		case AE_PAGE_REDO_IMAGE_ZSTD:
@@ -188,9 +193,7 @@ page_redo(ae_engine *eng, const ae_log_record *rec, void *page)
 				got = ZSTD_decompress(bytes, AE_PAGE_SIZE - (size_t) n, p + 4, len - 4);
 				if (ZSTD_isError(got) || got != AE_PAGE_SIZE - (size_t) n)
 					return corrupt(rec, "compressed image does not give the page");
-				memcpy(page, bytes, off);
-				memset((char *) page + off, 0, n);
-				memcpy((char *) page + off + n, bytes + off, AE_PAGE_SIZE - (size_t) off - n);
+				place_image(page, bytes, off, n);
 				return AE_OK;
 			}
 		case AE_PAGE_REDO_PATCH:

@@ -135,7 +135,6 @@ void		ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out);
 ae_status	ae_wal_insert(ae_engine *eng, void *data, size_t len, uint32_t nrecords,
 						  ae_lsn redo_seen, ae_lsn *start, ae_lsn *end);
 
-
 /*
  * Start a checkpoint: holding every insertion slot (no reservation can be
  * between its W5 check and its add), make the reserved position the redo
