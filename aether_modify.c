@@ -509,6 +509,18 @@ stamp_xmax(HeapTupleHeader t, CommandId cid, ItemPointer next, bool keys_changed
 
 /* ---- the tuple lock a waiting change holds (see the header) ---- */
 
+/* NOWAIT: the row is locked (by its holder, or by a waiter queued for it). */
+static void row_lock_not_available(Relation rel) pg_attribute_noreturn();
+
+static void
+row_lock_not_available(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("could not obtain lock on row in relation \"%s\"",
+					RelationGetRelationName(rel))));
+}
+
 static struct
 {
 	bool		held;
@@ -553,6 +565,14 @@ release_tuplock(void)
 	tuplock.held = false;
 }
 
+/* Wait on without the tuple lock for the rest of this change (heap, along an update chain). */
+static void
+give_up_tuplock(void)
+{
+	release_tuplock();
+	tuplock.done = true;
+}
+
 /*
  * Before waiting for the transaction that has the row at tid (version list
  * rs): queue for it by taking its tuple lock, if this change has not yet.
@@ -573,11 +593,9 @@ queue_for_row(Relation rel, ItemPointer tid, RowState *rs, LockTupleMode strengt
 		return true;
 	if (tuplock.held)
 	{
-		if (tuplock.rel == rel && ItemPointerEquals(&tuplock.tid, tid) &&
-			TransactionIdEquals(tuplock.base_xmin, xmin))
-			return true;
-		release_tuplock();
-		tuplock.done = true;
+		if (!(tuplock.rel == rel && ItemPointerEquals(&tuplock.tid, tid) &&
+			  TransactionIdEquals(tuplock.base_xmin, xmin)))
+			give_up_tuplock();
 		return true;
 	}
 	if (policy == LockWaitBlock)
@@ -586,10 +604,7 @@ queue_for_row(Relation rel, ItemPointer tid, RowState *rs, LockTupleMode strengt
 	{
 		if (policy == LockWaitSkip)
 			return false;
-		ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("could not obtain lock on row in relation \"%s\"",
-						RelationGetRelationName(rel))));
+		row_lock_not_available(rel);
 	}
 	tuplock.held = true;
 	tuplock.rel = rel;
@@ -862,10 +877,7 @@ wait_for_locker(Relation rel, TransactionId xid, ItemPointer tid, LockWaitPolicy
 			return ConditionalXactLockTableWait(xid) ? true : false;
 		case LockWaitError:
 			if (!ConditionalXactLockTableWait(xid))
-				ereport(ERROR,
-						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-						 errmsg("could not obtain lock on row in relation \"%s\"",
-								RelationGetRelationName(rel))));
+				row_lock_not_available(rel);
 			return true;
 		case LockWaitBlock:
 		default:
@@ -917,9 +929,7 @@ do_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot,
 			/* follow the row: another row id, or a newer version under this one */
 			if (!ItemPointerEquals(&tmfd->ctid, tid))
 			{
-				/* heap follows the chain without the tuple lock */
-				release_tuplock();
-				tuplock.done = true;
+				give_up_tuplock();
 				*tid = tmfd->ctid;
 			}
 			else
