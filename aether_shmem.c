@@ -275,7 +275,7 @@ static bool aether_wal_compression = true;
 static void
 assign_wal_compression(bool newval, void *extra)
 {
-	ae_wal_set_image_compression(newval ? 1 : 0);
+	ae_wal_set_image_compression(newval);
 }
 
 void

@@ -2391,7 +2391,7 @@ test_compressed_images(void)
 	uint32_t	leaves[64];
 	int			nleaves = 0;
 
-	ae_wal_set_image_compression(1);
+	ae_wal_set_image_compression(true);
 	AE_OKAY(fx_open(&x, 64));
 	for (uint64_t i = 0; i < 3000; i++)
 		AE_OKAY(put_be(&x, i, 60));
@@ -2446,7 +2446,7 @@ test_compressed_images(void)
 	}
 	ae_bytes_free(&got);
 	fx_close(&x);
-	ae_wal_set_image_compression(0);
+	ae_wal_set_image_compression(false);
 }
 
 /* ------------------------------------------------------- freeing empty leaves */

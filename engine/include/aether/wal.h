@@ -130,11 +130,11 @@ enum
 };
 
 /*
- * Compress the full-page images mini-transactions add (W5) with zstd at this
- * level, where that makes them smaller; 0 turns it off. Process-local (each
- * process sets it from the host's setting); redo reads both kinds.
+ * Compress the full-page images mini-transactions add (W5) with zstd, where
+ * that makes them smaller, or not. Process-local (each process sets it from
+ * the host's setting); redo reads both kinds.
  */
-void		ae_wal_set_image_compression(int level);
+void		ae_wal_set_image_compression(bool on);
 
 /*
  * Stage a byte patch: after redo, bytes [off, off+len) of b's page equal
