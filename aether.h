@@ -14,6 +14,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "storage/itemptr.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -62,6 +63,10 @@ extern bool aetam_recovery_is_done(void);
 extern void aetam_recovery_begin(void);
 extern void aetam_recovery_done(void);
 extern void aetam_recovery_failed(const char *message);
+extern void aetam_gate_set_xid_limit(uint64 limit, const uint64 *restored, int n);
+extern void aetam_gate_is_worker(void);
+extern void aetam_gate_check_commit(void);
+extern void aetam_gate_check_abort(void);
 extern int	aetam_pool_pages;
 extern int	aetam_total_procs(void);
 
@@ -97,6 +102,8 @@ extern uint64 aetam_undo_queue_losers(void);
 extern Size aetam_commit_shmem_size(void);
 extern void aetam_commit_shmem_init(void);
 extern bool aetam_commit_fast(ae_engine *eng);
+extern int	aetam_cmp_u64(const void *a, const void *b);
+extern FullTransactionId aetam_full_subxid(FullTransactionId top, TransactionId sub);
 extern void aetam_commit_xact_end(bool abort);
 extern bool aetam_commit_known_durable(TransactionId xid);
 extern uint64 aetam_commit_count_aether_only(void);

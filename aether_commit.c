@@ -166,8 +166,8 @@ aetam_commit_shmem_init(void)
 }
 
 /* A subtransaction's full xid: it was assigned after its parent, within 2^31. */
-static FullTransactionId
-full_sub(FullTransactionId top, TransactionId sub)
+FullTransactionId
+aetam_full_subxid(FullTransactionId top, TransactionId sub)
 {
 	return FullTransactionIdFromU64(U64FromFullTransactionId(top) +
 									(uint32) (sub - XidFromFullTransactionId(top)));
@@ -368,7 +368,7 @@ aetam_commit_fast(ae_engine *eng)
 				 errmsg("aether: injected failure after the commit record (aether.debug_fail_commit)")));
 	set_durable(GetTopFullTransactionId(), true);
 	for (int i = 0; i < nsub; i++)
-		set_durable(full_sub(GetTopFullTransactionId(), children[i]), true);
+		set_durable(aetam_full_subxid(GetTopFullTransactionId(), children[i]), true);
 	pg_atomic_fetch_add_u64(&shared->commits, 1);
 	keep_wal_writer_asleep();
 	return true;
@@ -596,7 +596,7 @@ aetam_commit_xact_end(bool abort)
 		{
 			set_durable(logged_xid, false);
 			for (int i = 0; i < nsub; i++)
-				set_durable(full_sub(logged_xid, children[i]), false);
+				set_durable(aetam_full_subxid(logged_xid, children[i]), false);
 		}
 	}
 	logged_commit = false;
@@ -737,8 +737,8 @@ aetam_commit_redo_abort(const void *data, size_t len)
 	return AE_OK;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
+int
+aetam_cmp_u64(const void *a, const void *b)
 {
 	uint64		x = *(const uint64 *) a,
 				y = *(const uint64 *) b;
@@ -752,7 +752,33 @@ aborted_after_commit(FullTransactionId top)
 	uint64		key = U64FromFullTransactionId(top);
 
 	return nfound_aborts > 0 &&
-		bsearch(&key, found_aborts, nfound_aborts, sizeof(uint64), cmp_u64) != NULL;
+		bsearch(&key, found_aborts, nfound_aborts, sizeof(uint64), aetam_cmp_u64) != NULL;
+}
+
+/*
+ * Every xid (top and subtransaction) the log holds committed, sorted, for
+ * the gate (aether_shmem.c): processes the connection gate does not hold may
+ * have taken some of them while recovery ran, and their commits must go
+ * ahead. Call before aetam_commit_restore's loop compacts found_subs.
+ */
+static uint64 *
+logged_commits(int *n)
+{
+	uint64	   *keys = palloc(sizeof(uint64) * (nfound + nfound_subs + 1));
+	int			k = 0;
+
+	for (int i = 0; i < nfound; i++)
+	{
+		if (aborted_after_commit(found[i].top))
+			continue;
+		keys[k++] = U64FromFullTransactionId(found[i].top);
+		for (uint32 s = 0; s < found[i].nsub; s++)
+			keys[k++] = U64FromFullTransactionId(aetam_full_subxid(found[i].top,
+																  found_subs[found[i].first_sub + s]));
+	}
+	qsort(keys, k, sizeof(uint64), aetam_cmp_u64);
+	*n = k;
+	return keys;
 }
 
 /*
@@ -761,7 +787,10 @@ aborted_after_commit(FullTransactionId top)
  * move PostgreSQL's next xid past note, the log's xid limit: the xids below
  * it that are no such commit are taken by transactions that abort, so that
  * rows of transactions in flight at the crash stay invisible
- * (aetam_xid_for_write). Errors are raised (the worker restarts and
+ * (aetam_xid_for_write). The gate learns the limit and the logged commits
+ * first: a process it did not hold that took one of those xids commits
+ * only after recovery, and only if the log holds that xid committed
+ * (aetam_gate_check_commit). Errors are raised (the worker restarts and
  * recovery runs again; the log is still whole).
  */
 void
@@ -775,12 +804,15 @@ aetam_commit_restore(uint64 note)
 	uint64		fixed = 0,
 				restored = 0,
 				consumed = 0;
+	uint64	   *committed;
+	int			ncommitted;
 
 	ctl.keysize = sizeof(uint64);
 	ctl.entrysize = sizeof(uint64);
 	later = hash_create("aether commits to restore", 1024, &ctl, HASH_ELEM | HASH_BLOBS);
 	if (nfound_aborts > 0)
-		qsort(found_aborts, nfound_aborts, sizeof(uint64), cmp_u64);
+		qsort(found_aborts, nfound_aborts, sizeof(uint64), aetam_cmp_u64);
+	committed = logged_commits(&ncommitted);
 
 	for (int i = 0; i < nfound; i++)
 	{
@@ -798,7 +830,7 @@ aetam_commit_restore(uint64 note)
 			continue;			/* PostgreSQL's WAL decided it */
 		for (uint32 s = 0; s < c->nsub; s++)
 		{
-			FullTransactionId fs = full_sub(c->top, subs[s]);
+			FullTransactionId fs = aetam_full_subxid(c->top, subs[s]);
 
 			if (nknown >= 0 && FullTransactionIdPrecedes(fs, next))
 				subs[nknown++] = subs[s];	/* committed with the parent below */
@@ -822,6 +854,8 @@ aetam_commit_restore(uint64 note)
 		fixed++;
 	}
 
+	aetam_gate_set_xid_limit(limit, committed, ncommitted);
+	pfree(committed);
 	while (U64FromFullTransactionId(ReadNextFullTransactionId()) < limit)
 	{
 		uint64		key;
@@ -837,27 +871,6 @@ aetam_commit_restore(uint64 note)
 		{
 			AbortCurrentTransaction();
 			consumed++;
-		}
-	}
-	/*
-	 * Processes the connection gate does not hold (autovacuum, other
-	 * background workers) may have taken some of those xids meanwhile; say
-	 * so loudly if one of them did not commit.
-	 */
-	{
-		HASH_SEQ_STATUS seq;
-		uint64	   *key;
-
-		hash_seq_init(&seq, later);
-		while ((key = hash_seq_search(&seq)) != NULL)
-		{
-			TransactionId xid = XidFromFullTransactionId(FullTransactionIdFromU64(*key));
-
-			if (!TransactionIdDidCommit(xid))
-				ereport(WARNING,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("aether: transaction %llu committed in Aether's log, but another process took its id during recovery and did not commit",
-								(unsigned long long) *key)));
 		}
 	}
 	hash_destroy(later);

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/twophase.h"
+#include "access/xact.h"
 
 #include "access/xlog.h"
 #include "fmgr.h"
@@ -54,11 +55,25 @@ enum
 	RECOVERY_FAILED
 };
 
+#define GATE_MAX_RESTORED 8192
+
 typedef struct AetamGate
 {
 	pg_atomic_uint32 state;
 	char		error[512];		/* set before state becomes RECOVERY_FAILED */
+	/*
+	 * Set by recovery before the gate opens (aetam_gate_set_xid_limit): every
+	 * xid below xid_limit that Aether's log may hold is restored as committed
+	 * (restored[], sorted; nrestored -1 when there were too many to list) or
+	 * belongs to a transaction in flight at the crash. 0: nothing to check.
+	 */
+	uint64		xid_limit;
+	int			nrestored;
+	uint64		restored[GATE_MAX_RESTORED];
 } AetamGate;
+
+/* this process is Aether's worker (aetam_gate_is_worker): never held at commit */
+static bool gate_is_worker = false;
 
 static AetamGate *gate = NULL;
 
@@ -122,6 +137,8 @@ aether_shmem_startup(void)
 	{
 		pg_atomic_init_u32(&gate->state, RECOVERY_PENDING);
 		gate->error[0] = '\0';
+		gate->xid_limit = 0;
+		gate->nrestored = 0;
 	}
 	aetam_host_shmem_init();
 	aetam_undo_shmem_init();
@@ -241,6 +258,122 @@ aether_client_auth(struct Port *port, int status)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/*
+ * Recovery, before the gate opens: xids below limit may be in Aether's log;
+ * restored (sorted) lists those whose commit the log holds.
+ */
+void
+aetam_gate_set_xid_limit(uint64 limit, const uint64 *restored, int n)
+{
+	gate->xid_limit = limit;
+	gate->nrestored = n <= GATE_MAX_RESTORED ? n : -1;
+	if (gate->nrestored > 0)
+		memcpy(gate->restored, restored, sizeof(uint64) * n);
+}
+
+void
+aetam_gate_is_worker(void)
+{
+	gate_is_worker = true;
+}
+
+/*
+ * 1: xid is one Aether's log holds committed (recovery restores it); -1: one
+ * it may hold for a transaction in flight at the crash; 0: neither, or the
+ * list was too long to keep (then nothing is refused).
+ */
+static int
+gate_xid_kind(FullTransactionId fxid)
+{
+	uint64		x = U64FromFullTransactionId(fxid);
+
+	if (x >= gate->xid_limit || gate->nrestored < 0)
+		return 0;
+	if (gate->nrestored > 0 &&
+		bsearch(&x, gate->restored, gate->nrestored, sizeof(uint64), aetam_cmp_u64) != NULL)
+		return 1;
+	return -1;
+}
+
+/*
+ * At PRE_COMMIT and PRE_PREPARE of every transaction with an xid. Client
+ * connections wait at the gate, but other processes (autovacuum, background
+ * workers such as a subscription's apply worker) may take an xid while
+ * recovery still runs, and it may be one that Aether's log holds: recovery
+ * moves the next xid past those only as it ends. So such a commit waits
+ * here until recovery has run; then a transaction whose xid (or a committed
+ * subtransaction's) belongs to a transaction in flight at the crash is
+ * refused, since committing it would make that transaction's rows visible.
+ * One whose xid the log holds committed goes ahead: its commit is what
+ * recovery wants for that xid. After recovery this costs one comparison.
+ */
+void
+aetam_gate_check_commit(void)
+{
+	FullTransactionId top = GetTopFullTransactionIdIfAny();
+	TransactionId *children;
+	int			nchildren;
+	TimestampTz start;
+
+	if (gate == NULL || gate_is_worker || !FullTransactionIdIsValid(top) ||
+		RecoveryInProgress())
+		return;
+	if (unlikely(pg_atomic_read_u32(&gate->state) != RECOVERY_DONE))
+	{
+		start = GetCurrentTimestamp();
+		for (;;)
+		{
+			uint32		state = pg_atomic_read_u32(&gate->state);
+
+			if (state == RECOVERY_DONE || state == RECOVERY_FAILED)
+				break;
+			if (state == RECOVERY_PENDING &&
+				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 30 * 1000))
+				return;			/* no worker: as at the connection gate */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	pg_read_barrier();			/* the limit was set before the gate opened */
+	if (likely(U64FromFullTransactionId(top) >= gate->xid_limit))
+		return;					/* every committed subxid is above its parent */
+	nchildren = xactGetCommittedChildren(&children);
+	for (int i = -1; i < nchildren; i++)
+	{
+		FullTransactionId f = i < 0 ? top : aetam_full_subxid(top, children[i]);
+
+		if (gate_xid_kind(f) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("aether: transaction id %llu was taken while Aether's recovery ran and belongs to a transaction in flight at the crash",
+							(unsigned long long) U64FromFullTransactionId(f)),
+					 errdetail("Committing it would make that transaction's rows visible."),
+					 errhint("Retry the transaction.")));
+	}
+}
+
+/*
+ * At ABORT: a transaction whose xid Aether's log holds committed (taken
+ * while recovery ran, see above) takes that commit with it.
+ */
+void
+aetam_gate_check_abort(void)
+{
+	FullTransactionId top = GetTopFullTransactionIdIfAny();
+
+	if (gate == NULL || gate_is_worker || !FullTransactionIdIsValid(top) ||
+		U64FromFullTransactionId(top) >= gate->xid_limit ||
+		pg_atomic_read_u32(&gate->state) != RECOVERY_DONE)
+		return;
+	if (gate_xid_kind(top) > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("aether: transaction %llu committed in Aether's log, but this process took its id during recovery and did not commit",
+						(unsigned long long) U64FromFullTransactionId(top))));
 }
 
 bool

@@ -56,6 +56,7 @@ PGDLLEXPORT void aether_worker_main(Datum arg);
 static int	aether_checkpoint_timeout_s = 300;
 int			aetam_max_wal_mb = 1024;	/* also bounds recycled log files (aether_host.c) */
 static bool aether_wal_init_zero = true;
+static int	debug_recovery_delay = 0;	/* ms, for tests */
 
 static void
 report(ae_status st, const char *what)
@@ -95,6 +96,9 @@ run_recovery(ae_engine *eng)
 	uint64		losers;
 
 	aetam_recovery_begin();
+	if (debug_recovery_delay > 0)
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, debug_recovery_delay,
+						 PG_WAIT_EXTENSION);
 	ereport(LOG, (errmsg("aether: recovery starting")));
 	st = ae_recover_redo(eng, &ri);
 	if (st != AE_OK)
@@ -168,6 +172,7 @@ aether_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	/* no database: only to run transactions that use up xids (run_recovery) */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	aetam_gate_is_worker();
 	eng = aetam_engine_nowait();
 
 	/*
@@ -272,6 +277,10 @@ aetam_worker_register(void)
 							 "Keeps the next two Aether log segments created ahead of time, filled with zeros.",
 							 "Commits then sync log writes that change no file size.",
 							 &aether_wal_init_zero, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("aether.debug_recovery_delay",
+							"Delays Aether's crash recovery by this long (for tests).",
+							NULL, &debug_recovery_delay, 0, 0, 600 * 1000,
+							PGC_POSTMASTER, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

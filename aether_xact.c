@@ -1,7 +1,9 @@
 /*
  * aether_xact.c — transaction events.
  *
- *  - PRE_COMMIT / PRE_PREPARE: a transaction that wrote Aether data makes
+ *  - PRE_COMMIT / PRE_PREPARE: a transaction that took its xid while
+ *    Aether's recovery ran waits for it to end (aetam_gate_check_commit).
+ *    A transaction that wrote Aether data makes
  *    Aether's log durable up to its insert position before PostgreSQL writes
  *    its commit record (DESIGN §4); see log_for_commit for
  *    synchronous_commit = off and for transactions that wrote no WAL, and
@@ -134,10 +136,12 @@ aether_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
+			aetam_gate_check_commit();
 			log_for_commit(false);
 			aetam_commit_announce_async();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
+			aetam_gate_check_commit();
 			log_for_commit(true);
 			break;
 		case XACT_EVENT_COMMIT:
@@ -149,6 +153,7 @@ aether_xact_callback(XactEvent event, void *arg)
 			aetam_undo_xact_end(false, false);
 			break;
 		case XACT_EVENT_ABORT:
+			aetam_gate_check_abort();
 			aetam_commit_note_async(false);
 			aetam_commit_xact_end(true);
 			drop_pending_deletes(false);
