@@ -20,9 +20,15 @@ ae_futex_wait(_Atomic uint32_t *addr, uint32_t expected)
 }
 
 void
+ae_futex_wake(_Atomic uint32_t *addr, int n)
+{
+	syscall(SYS_futex, (uint32_t *) addr, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+void
 ae_futex_wake_all(_Atomic uint32_t *addr)
 {
-	syscall(SYS_futex, (uint32_t *) addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	ae_futex_wake(addr, INT_MAX);
 }
 
 void

@@ -78,5 +78,6 @@ ae_cpu_relax(void)
 void		ae_futex_wait(_Atomic uint32_t *addr, uint32_t expected);
 /* Wake every process sleeping on addr. */
 void		ae_futex_wake_all(_Atomic uint32_t *addr);
+void		ae_futex_wake(_Atomic uint32_t *addr, int n);
 
 #endif

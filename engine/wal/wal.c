@@ -4,6 +4,7 @@
  * Invariants W1 and W6 are in wal_internal.h, W7 (no deadlock) in
  * wal/README.md; lock order L0..L5 and rule L9 in engine/README.md.
  */
+#include <limits.h>
 #include <string.h>
 
 #include "wal_internal.h"
@@ -224,15 +225,13 @@ clamp_to_reserved(wal_shared *w, uint64_t upto)
 }
 
 /*
- * Write every copied byte not written yet (at least up to upto, unless an
- * insertion failed below it); *target receives where that ends. Caller
- * holds the flush latch and has waited for the copies below upto.
+ * Where a write of every copied byte not written yet ends (at least upto,
+ * unless an insertion failed below it). Caller holds the flush latch and
+ * has waited for the copies below upto.
  */
 static ae_status
-write_copied(ae_engine *eng, wal_shared *w, uint64_t upto, uint64_t *target)
+copied_target(wal_shared *w, uint64_t upto, uint64_t *target)
 {
-	ae_status	st;
-
 	/*
 	 * copied_upto is a lower bound of what is copied, not more: an inserter
 	 * may advertise its lower bound (W6) after our wait_copies passed, a
@@ -241,28 +240,85 @@ write_copied(ae_engine *eng, wal_shared *w, uint64_t upto, uint64_t *target)
 	*target = copied_upto(w);
 	if (*target < upto)
 		*target = upto;
-	st = check_failed(w, target, upto);
-	if (st == AE_OK)
-		st = write_ring(eng, w, atomic_load(&w->written_lsn), *target);
-	return st;
+	return check_failed(w, target, upto);
+}
+
+/*
+ * Wake one process waiting for the flush after the last one, to take the
+ * flush latch (k: that flush's word).
+ */
+static void
+wake_next_leader(wal_shared *w, int k)
+{
+	atomic_fetch_add(&w->gen_word[k], 1);
+	if (atomic_load(&w->gen_sleepers[k]) > 0)
+		ae_futex_wake(&w->gen_word[k], 1);
+}
+
+/*
+ * Release the flush latch and wake, after flush gen / 2 - 1 (the last one;
+ * also after a write that started none), every process it covered and one
+ * process waiting for the next flush, to lead it (W3). Bumping a word
+ * before reading its sleepers makes a process about to sleep on the old
+ * value return at once.
+ */
+void
+ae_wal_flush_latch_release(wal_shared *w)
+{
+	uint32_t	next = atomic_load(&w->flush_gen) / 2;
+	int			last = (next + 1) & 1;	/* the word of the last flush */
+
+	ae_latch_release(&w->flush_latch);
+	atomic_fetch_add(&w->gen_word[last], 1);
+	if (atomic_load(&w->gen_sleepers[last]) > 0)
+		ae_futex_wake_all(&w->gen_word[last]);
+	wake_next_leader(w, next & 1);
 }
 
 /*
  * W3, acquire or wait: take the flush latch, unless *done reaches upto
- * first (false). While another process holds it, wait until it is free
- * without taking it: a waiter whose LSN the holder's write or sync covered
- * returns without ever taking the latch.
+ * first (false). While another process holds it, sleep: until the end of
+ * the flush in progress if its published target covers upto, else until a
+ * release hands the latch on (one such sleeper is woken per release, so
+ * the processes that the next flush will cover are not all woken to find
+ * the latch taken again). A process that sleeps for the next flush and
+ * finds it started by someone else sleeps on as one that flush covers; one
+ * woken to lead that finds nothing left to do passes the wake on.
  */
 static bool
 flush_latch_unless_done(wal_shared *w, _Atomic uint64_t *done, uint64_t upto)
 {
+	int			woke_from = -1;	/* the word we last slept on as a next-flush waiter */
+
 	for (;;)
 	{
+		uint32_t	gen,
+					v,
+					n;
+		int			k;
+		bool		next;
+
 		if (atomic_load(done) >= upto)
+		{
+			if (woke_from >= 0 && !ae_latch_held_exclusive(&w->flush_latch))
+				wake_next_leader(w, woke_from);
 			return false;
+		}
 		if (ae_latch_try_acquire(&w->flush_latch, true))
 			return true;
-		ae_latch_wait_free(&w->flush_latch);
+		gen = atomic_load(&w->flush_gen);
+		n = gen / 2;			/* gen odd: flush n runs; even: flush n is next */
+		next = !(gen & 1) || atomic_load(&w->flush_target) < upto;
+		if ((gen & 1) && next)
+			n++;				/* the flush in progress does not cover us */
+		k = n & 1;
+		v = atomic_load(&w->gen_word[k]);
+		atomic_fetch_add(&w->gen_sleepers[k], 1);
+		if (atomic_load(done) < upto && ae_latch_held_exclusive(&w->flush_latch) &&
+			atomic_load(&w->flush_gen) == gen)
+			ae_futex_wait(&w->gen_word[k], v);
+		atomic_fetch_sub(&w->gen_sleepers[k], 1);
+		woke_from = next ? k : -1;
 	}
 }
 
@@ -292,10 +348,14 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 		return AE_OK;
 	if (atomic_load(&w->flushed_lsn) >= upto)
 	{
-		ae_latch_release(&w->flush_latch);
+		ae_wal_flush_latch_release(w);
 		return AE_OK;
 	}
-	st = write_copied(eng, w, upto, &target);
+	st = copied_target(w, upto, &target);
+	atomic_store(&w->flush_target, target);
+	atomic_fetch_add(&w->flush_gen, 1);	/* odd: this flush runs */
+	if (st == AE_OK)
+		st = write_ring(eng, w, atomic_load(&w->written_lsn), target);
 	if (st == AE_OK)
 		st = eng->host.log_sync(eng->host.ctx);
 	if (st == AE_OK)
@@ -304,7 +364,8 @@ ae_wal_flush(ae_engine *eng, ae_lsn upto)
 			atomic_store(&w->flushed_lsn, target);
 		atomic_fetch_add_explicit(&w->flushes, 1, memory_order_relaxed);
 	}
-	ae_latch_release(&w->flush_latch);
+	atomic_fetch_add(&w->flush_gen, 1);	/* even: done */
+	ae_wal_flush_latch_release(w);
 	return st;
 }
 
@@ -327,8 +388,10 @@ ae_wal_write(ae_engine *eng, ae_lsn upto)
 	wait_copies(w, upto);
 	if (!flush_latch_unless_done(w, &w->written_lsn, upto))
 		return AE_OK;
-	st = write_copied(eng, w, upto, &target);
-	ae_latch_release(&w->flush_latch);
+	st = copied_target(w, upto, &target);
+	if (st == AE_OK)
+		st = write_ring(eng, w, atomic_load(&w->written_lsn), target);
+	ae_wal_flush_latch_release(w);
 	return st;
 }
 
@@ -459,7 +522,7 @@ ae_wal_set_insert_lsn(ae_engine *eng, ae_lsn lsn)
 	atomic_store(&w->written_lsn, lsn);
 	atomic_store(&w->flushed_lsn, lsn);
 	atomic_store(&w->failed_lsn, 0);
-	ae_latch_release(&w->flush_latch);
+	ae_wal_flush_latch_release(w);
 }
 
 ae_lsn

@@ -102,14 +102,26 @@ typedef struct wal_shared
 	_Atomic uint64_t checkpoints;
 	_Atomic uint64_t checkpoint_time;	/* seconds since the epoch of the last completed one */
 	_Atomic uint64_t checkpoint_redo;	/* its redo point */
-	char		pad2[16];
-	wal_slot	slots[AE_WAL_INSERT_SLOTS];
+	/*
+	 * Waiting for a flush (W3, wait_for_flush): flush n publishes its target,
+	 * then sets flush_gen to 2n + 1 while it runs and 2n + 2 when done.
+	 * Processes that flush n covers sleep on gen_word[n & 1]; those that need
+	 * a later flush sleep on gen_word[(n + 1) & 1], and each release of the
+	 * flush latch wakes one of them to lead it.
+	 */
+	_Atomic uint64_t flush_target;
+	_Atomic uint32_t flush_gen;
+	_Atomic uint32_t gen_word[2];	/* futex words, bumped on each wake */
+	_Atomic uint32_t gen_sleepers[2];
+	_Alignas(64) wal_slot slots[AE_WAL_INSERT_SLOTS];
 } wal_shared;
 
 static_assert(offsetof(wal_shared, flush_latch) == 64, "reservation fields: one cache line");
 static_assert(offsetof(wal_shared, slots) % 64 == 0 && sizeof(wal_slot) == 64,
 			  "one cache line per insertion slot");
 
+/* Release the flush latch, waking whoever waits for it (W3); every holder releases it so. */
+void		ae_wal_flush_latch_release(wal_shared *w);
 size_t		ae_wal_shmem_size(const ae_engine_config *cfg);
 void		ae_wal_shmem_init(wal_shared *w, const ae_engine_config *cfg);
 void		ae_wal_get_stats(ae_engine *eng, ae_engine_stats *out);

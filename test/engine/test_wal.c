@@ -655,7 +655,7 @@ test_flush_despite_late_lower_bound(void)
 	}
 	usleep(100 * 1000);
 	atomic_store(&w->slots[3].at, stale);	/* the inserter resumes and advertises */
-	ae_latch_release(&w->flush_latch);
+	ae_wal_flush_latch_release(w);
 	AE_CHECK(ae_env_wait_children(1));	/* the flush reached end */
 	AE_CHECK(ae_wal_flushed_lsn(e.eng) >= end && atomic_load(&w->written_lsn) >= end);
 	atomic_store(&w->slots[3].at, 0);
