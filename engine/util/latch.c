@@ -114,23 +114,6 @@ ae_latch_acquire(ae_latch *l, bool exclusive)
 	}
 }
 
-void
-ae_latch_wait_free(ae_latch *l)
-{
-	uint32_t	w = atomic_load_explicit(&l->word, memory_order_acquire);
-	int			spins = 0;
-
-	while (w & ~AE_LATCH_WAITERS)
-	{
-		if (spins++ < SPIN_TRIES)
-		{
-			ae_cpu_relax();
-			w = atomic_load_explicit(&l->word, memory_order_acquire);
-			continue;
-		}
-		sleep_while_busy(l, &w);
-	}
-}
 
 void
 ae_latch_release(ae_latch *l)

@@ -43,13 +43,6 @@ void		ae_latch_init(ae_latch *l);
 void		ae_latch_acquire(ae_latch *l, bool exclusive);
 /* Take the latch only if that needs no waiting; true when taken. */
 bool		ae_latch_try_acquire(ae_latch *l, bool exclusive);
-/*
- * Block until the latch is free, without taking it (spins briefly, then
- * sleeps until a release frees it). For "acquire or wait": a process that
- * needs the holder's work done, not the latch itself (group commit), checks
- * after the wait whether that work covered it, and only then competes.
- */
-void		ae_latch_wait_free(ae_latch *l);
 /* Release one hold (exclusive if the exclusive bit is set, else one shared hold). */
 void		ae_latch_release(ae_latch *l);
 /* True when held exclusively by someone (for assertions). */

@@ -567,41 +567,55 @@ test_group_larger_than_ring(void)
 }
 
 /*
- * ae_latch_wait_free (the "acquire or wait" of W3): returns only once the
- * holder has released, and without taking the latch; on a free latch it
- * returns at once.
+ * W3 hand-off: processes whose flushes find the flush latch held (here by
+ * the test, as a writer would) sleep; the release wakes one of them, whose
+ * single sync covers all three, and every one returns flushed.
  */
-static void
-test_latch_wait_free(void)
-{
-	struct
-	{
-		ae_latch	latch;
-		_Atomic uint32_t released;
-		_Atomic uint32_t child_saw;
-	}		   *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	pid_t		pid;
+#define HO_CHILDREN 3
 
-	AE_REQUIRE(sh != MAP_FAILED);
-	ae_latch_init(&sh->latch);
-	ae_latch_wait_free(&sh->latch);	/* free: returns at once, takes nothing */
-	AE_CHECK(ae_latch_try_acquire(&sh->latch, true));
-	pid = fork();
-	AE_REQUIRE(pid >= 0);
-	if (pid == 0)
+static void image_group(ae_engine *eng, uint32_t blk, ae_lsn *end);
+
+static void
+test_flush_waiters_handoff(void)
+{
+	ae_env		e;
+	wal_shared *w;
+	ae_engine_stats before,
+				after;
+	_Atomic uint64_t *ends = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	AE_REQUIRE(ends != MAP_FAILED);
+	AE_OKAY(ae_env_open(&e, 16, 64 * 1024, 0));
+	w = e.eng->wal;
+	ae_latch_acquire(&w->flush_latch, true);
+	for (int k = 0; k < HO_CHILDREN; k++)
 	{
-		ae_latch_wait_free(&sh->latch);
-		atomic_store(&sh->child_saw, atomic_load(&sh->released) + 1);
-		/* the child does not hold it: taking it must not wait */
-		_exit(ae_latch_try_acquire(&sh->latch, true) ? 0 : 1);
+		pid_t		pid = fork();
+
+		AE_REQUIRE(pid >= 0);
+		if (pid == 0)
+		{
+			ae_lsn		end;
+
+			image_group(e.eng, (uint32_t) k, &end);
+			atomic_store(&ends[k], end);
+			_exit(ae_wal_flush(e.eng, end) != AE_OK ? 2 : ae_wal_flushed_lsn(e.eng) < end ? 1 : 0);
+		}
 	}
-	usleep(50 * 1000);			/* the child spins, then sleeps on the futex */
-	AE_CHECK(atomic_load(&sh->child_saw) == 0);
-	atomic_store(&sh->released, 1);
-	ae_latch_release(&sh->latch);
-	AE_CHECK(ae_env_wait_children(1));
-	AE_CHECK(atomic_load(&sh->child_saw) == 2);	/* it returned after the release */
-	munmap(sh, 4096);
+	for (int k = 0; k < HO_CHILDREN; k++)
+		while (atomic_load(&ends[k]) == 0)
+			usleep(1000);
+	usleep(100 * 1000);			/* all three are asleep now */
+	ae_engine_get_stats(e.eng, &before);
+	AE_CHECK(ae_wal_flushed_lsn(e.eng) < atomic_load(&ends[0]));
+	ae_wal_flush_latch_release(w);
+	AE_CHECK(ae_env_wait_children(HO_CHILDREN));
+	ae_engine_get_stats(e.eng, &after);
+	for (int k = 0; k < HO_CHILDREN; k++)
+		AE_CHECK(after.wal_flushed_lsn >= atomic_load(&ends[k]));
+	AE_CHECK(after.wal_flushes - before.wal_flushes == 1);	/* one sync for all */
+	ae_env_close(&e);
+	munmap((void *) ends, 4096);
 }
 
 /* One group: a full image of block blk of F; *end its end LSN. */
@@ -1150,7 +1164,7 @@ main(void)
 	AE_RUN(test_image_without_hole);
 	AE_RUN(test_replay_reproduces);
 	AE_RUN(test_group_larger_than_ring);
-	AE_RUN(test_latch_wait_free);
+	AE_RUN(test_flush_waiters_handoff);
 	AE_RUN(test_flush_despite_late_lower_bound);
 	AE_RUN(test_group_flush_processes);
 	AE_RUN(test_parallel_insert_processes);
