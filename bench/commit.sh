@@ -8,6 +8,7 @@
 #   BENCH_SCALE        pgbench TPC-B scale factor              (default 10)
 #   BENCH_CLIENTS      client counts, space-separated          (default "1 8 32")
 #   BENCH_FSYNC_CLIENTS  the client count whose run counts fsyncs (default 8)
+#   BENCH_SIDE_ROUNDS  rounds of heap and aether run at the same time (default 3)
 #   BENCH_RECOVERY_MB  log to generate before the crash, MB    (default 1024)
 #   BENCH_LOAD_TIMEOUT seconds allowed per log-generating load (default 300)
 #   BENCH_PORT         port of the temporary server            (default 5496)
@@ -19,6 +20,7 @@ SECS=${BENCH_SECONDS:-15}
 SCALE=${BENCH_SCALE:-10}
 read -r -a CLIENT_COUNTS <<<"${BENCH_CLIENTS:-1 8 32}"
 FSYNC_CLIENTS=${BENCH_FSYNC_CLIENTS:-8}
+SIDE_ROUNDS=${BENCH_SIDE_ROUNDS:-3}
 RECOVERY_MB=${BENCH_RECOVERY_MB:-1024}
 LOAD_TIMEOUT=${BENCH_LOAD_TIMEOUT:-300}
 PORT=${BENCH_PORT:-5496}
@@ -128,6 +130,39 @@ for l in "${LATER[@]}"; do
 	IFS='|' read -r n u am v <<<"$l"
 	put "$n" "$u" "$am" "$v" >/dev/null
 done
+
+section "2b. TPC-B, heap and aether at the same time ($FSYNC_CLIENTS clients each, $SIDE_ROUNDS x ${SECS}s)"
+# Both databases run at once in each round: they share the CPUs and the disk,
+# so load from outside this VM moves both alike, and the ratio is steadier
+# than that of runs one after the other (section 2).
+side_heap=0
+side_aether=0
+side_ok=1
+for r in $(seq "$SIDE_ROUNDS"); do
+	checkpoint_both
+	sleep 1
+	for am in "${AMS[@]}"; do
+		as_user timeout $((SECS + 120)) "${PGBENCH[@]}" -n -M prepared -c "$FSYNC_CLIENTS" \
+			-j $((FSYNC_CLIENTS < 2 ? FSYNC_CLIENTS : 2)) -T "$SECS" --random-seed="$r" \
+			"tpcb_$am" > "$WORK/side.$am" 2>&1 &
+		eval "side_pid_$am=$!"
+	done
+	wait "$side_pid_heap" || side_ok=0
+	wait "$side_pid_aether" || side_ok=0
+	cat "$WORK/side.heap" "$WORK/side.aether" >> "$WORK/bench.log"
+	xh=$(xacts_of < "$WORK/side.heap")
+	xa=$(xacts_of < "$WORK/side.aether")
+	say "    round $r: heap ${xh:-?}, aether ${xa:-?} transactions ($(div "${xa:-0}" "${xh:-0}" %.3f))"
+	side_heap=$((side_heap + ${xh:-0}))
+	side_aether=$((side_aether + ${xa:-0}))
+done
+if [ "$side_ok" = 1 ]; then
+	put "TPC-B $FSYNC_CLIENTS clients each, at the same time" xacts heap "$side_heap"
+	put "TPC-B $FSYNC_CLIENTS clients each, at the same time" xacts aether "$side_aether"
+else
+	put "TPC-B $FSYNC_CLIENTS clients each, at the same time" xacts heap FAILED
+	put "TPC-B $FSYNC_CLIENTS clients each, at the same time" xacts aether FAILED
+fi
 
 section "3. crash recovery: about $RECOVERY_MB MB of log per AM, one crash for both"
 # Tables without indexes, so that the aether load writes (almost) nothing to
