@@ -225,6 +225,33 @@ extern PGDLLIMPORT ClientAuthentication_hook_type ClientAuthentication_hook;
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 
 /*
+ * Sleep in 10 ms steps (cancellable, wait event type Extension) until
+ * Aether's recovery has run or failed; false if the worker has not even
+ * started it within 30 s (max_worker_processes too low), so that it never
+ * locks everyone out.
+ */
+static bool
+wait_for_recovery_end(void)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	for (;;)
+	{
+		uint32		state = pg_atomic_read_u32(&gate->state);
+
+		if (state == RECOVERY_DONE || state == RECOVERY_FAILED)
+			return true;
+		if (state == RECOVERY_PENDING &&
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 30 * 1000))
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * Hold new client connections until Aether's recovery has run (or failed):
  * recovery moves PostgreSQL's next xid past every xid Aether's log may hold
  * before anyone may take an xid (aetam_xid_for_write).
@@ -232,32 +259,14 @@ static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 static void
 aether_client_auth(struct Port *port, int status)
 {
-	TimestampTz start = GetCurrentTimestamp();
-
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
 	if (gate == NULL || RecoveryInProgress())
 		return;					/* a hot standby: Aether's worker starts only at promotion */
-	for (;;)
-	{
-		uint32		state = pg_atomic_read_u32(&gate->state);
-
-		if (state == RECOVERY_DONE || state == RECOVERY_FAILED)
-			break;
-		/* a worker that never started (max_worker_processes too low) must not lock everyone out */
-		if (state == RECOVERY_PENDING &&
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 30 * 1000))
-		{
-			ereport(WARNING,
-					(errmsg("aether: the background worker has not started; connecting without waiting for Aether's recovery"),
-					 errhint("Check max_worker_processes and the server log.")));
-			break;
-		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	if (!wait_for_recovery_end())
+		ereport(WARNING,
+				(errmsg("aether: the background worker has not started; connecting without waiting for Aether's recovery"),
+				 errhint("Check max_worker_processes and the server log.")));
 }
 
 /*
@@ -315,29 +324,13 @@ aetam_gate_check_commit(void)
 	FullTransactionId top = GetTopFullTransactionIdIfAny();
 	TransactionId *children;
 	int			nchildren;
-	TimestampTz start;
 
 	if (gate == NULL || gate_is_worker || !FullTransactionIdIsValid(top) ||
 		RecoveryInProgress())
 		return;
-	if (unlikely(pg_atomic_read_u32(&gate->state) != RECOVERY_DONE))
-	{
-		start = GetCurrentTimestamp();
-		for (;;)
-		{
-			uint32		state = pg_atomic_read_u32(&gate->state);
-
-			if (state == RECOVERY_DONE || state == RECOVERY_FAILED)
-				break;
-			if (state == RECOVERY_PENDING &&
-				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), 30 * 1000))
-				return;			/* no worker: as at the connection gate */
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10L,
-							 PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
-	}
+	if (unlikely(pg_atomic_read_u32(&gate->state) != RECOVERY_DONE) &&
+		!wait_for_recovery_end())
+		return;					/* no worker: as at the connection gate */
 	pg_read_barrier();			/* the limit was set before the gate opened */
 	if (likely(U64FromFullTransactionId(top) >= gate->xid_limit))
 		return;					/* every committed subxid is above its parent */
