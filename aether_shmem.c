@@ -427,7 +427,7 @@ _PG_init(void)
 							NULL, &wal_buffer_kb, 4096, 64, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 	/*
-	 * zstd level 1 for the full-page images of first changes after a
+	 * zstd (its fast level) for the full-page images of first changes after a
 	 * checkpoint (most of the log right after one); SUSET like PostgreSQL's
 	 * wal_compression.
 	 */

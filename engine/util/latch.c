@@ -114,7 +114,6 @@ ae_latch_acquire(ae_latch *l, bool exclusive)
 	}
 }
 
-
 void
 ae_latch_release(ae_latch *l)
 {

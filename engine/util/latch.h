@@ -71,6 +71,7 @@ ae_cpu_relax(void)
 void		ae_futex_wait(_Atomic uint32_t *addr, uint32_t expected);
 /* Wake every process sleeping on addr. */
 void		ae_futex_wake_all(_Atomic uint32_t *addr);
+/* Wake up to n processes sleeping on addr. */
 void		ae_futex_wake(_Atomic uint32_t *addr, int n);
 
 #endif

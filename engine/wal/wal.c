@@ -244,35 +244,31 @@ copied_target(wal_shared *w, uint64_t upto, uint64_t *target)
 }
 
 /*
- * Wake one process waiting for the flush after the last one, to take the
- * flush latch (k: that flush's word).
+ * Bump flush word k and wake up to n of its sleepers. Bumping before
+ * reading the sleeper count makes a process about to sleep on the old
+ * value return at once.
  */
 static void
-wake_next_leader(wal_shared *w, int k)
+wake_word(wal_shared *w, int k, int n)
 {
 	atomic_fetch_add(&w->gen_word[k], 1);
 	if (atomic_load(&w->gen_sleepers[k]) > 0)
-		ae_futex_wake(&w->gen_word[k], 1);
+		ae_futex_wake(&w->gen_word[k], n);
 }
 
 /*
  * Release the flush latch and wake, after flush gen / 2 - 1 (the last one;
  * also after a write that started none), every process it covered and one
- * process waiting for the next flush, to lead it (W3). Bumping a word
- * before reading its sleepers makes a process about to sleep on the old
- * value return at once.
+ * process waiting for the next flush, to lead it (W3).
  */
 void
 ae_wal_flush_latch_release(wal_shared *w)
 {
 	uint32_t	next = atomic_load(&w->flush_gen) / 2;
-	int			last = (next + 1) & 1;	/* the word of the last flush */
 
 	ae_latch_release(&w->flush_latch);
-	atomic_fetch_add(&w->gen_word[last], 1);
-	if (atomic_load(&w->gen_sleepers[last]) > 0)
-		ae_futex_wake_all(&w->gen_word[last]);
-	wake_next_leader(w, next & 1);
+	wake_word(w, (next + 1) & 1, INT_MAX);	/* the last flush's word */
+	wake_word(w, next & 1, 1);
 }
 
 /*
@@ -301,7 +297,7 @@ flush_latch_unless_done(wal_shared *w, _Atomic uint64_t *done, uint64_t upto)
 		if (atomic_load(done) >= upto)
 		{
 			if (woke_from >= 0 && !ae_latch_held_exclusive(&w->flush_latch))
-				wake_next_leader(w, woke_from);
+				wake_word(w, woke_from, 1);
 			return false;
 		}
 		if (ae_latch_try_acquire(&w->flush_latch, true))

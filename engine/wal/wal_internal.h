@@ -103,7 +103,7 @@ typedef struct wal_shared
 	_Atomic uint64_t checkpoint_time;	/* seconds since the epoch of the last completed one */
 	_Atomic uint64_t checkpoint_redo;	/* its redo point */
 	/*
-	 * Waiting for a flush (W3, wait_for_flush): flush n publishes its target,
+	 * Waiting for a flush (W3, flush_latch_unless_done): flush n publishes its target,
 	 * then sets flush_gen to 2n + 1 while it runs and 2n + 2 when done.
 	 * Processes that flush n covers sleep on gen_word[n & 1]; those that need
 	 * a later flush sleep on gen_word[(n + 1) & 1], and each release of the
