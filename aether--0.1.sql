@@ -31,8 +31,12 @@ CREATE FUNCTION aether_flush() RETURNS void
     AS 'MODULE_PATHNAME', 'aether_flush' LANGUAGE C STRICT VOLATILE;
 REVOKE EXECUTE ON FUNCTION aether_flush() FROM PUBLIC;
 
--- Rows and stored versions of an aether table (all versions, any snapshot).
-CREATE FUNCTION aether_versions(rel regclass, OUT rows bigint, OUT versions bigint)
+-- Rows and stored versions of an aether table (all versions, any snapshot);
+-- unmarked: versions not marked as committed (or frozen) by their inserter,
+-- whose status readers look up in pg_xact. Changes, pruning and VACUUM mark
+-- the versions they rewrite once the inserter's commit is durable.
+CREATE FUNCTION aether_versions(rel regclass, OUT rows bigint, OUT versions bigint,
+    OUT unmarked bigint)
     AS 'MODULE_PATHNAME', 'aether_versions' LANGUAGE C STRICT VOLATILE;
 
 -- Take a checkpoint now: write every dirty page, sync the files, record the

@@ -175,6 +175,7 @@ extern int	aetam_base_version(AetamVersions *vers);
 extern HTSV_Result aetam_version_vacuum_status(HeapTupleHeader tup, TransactionId oldest_xmin);
 extern bool aetam_version_dead(HeapTupleHeader tup, GlobalVisState *vistest);
 extern bool aetam_xid_committed(TransactionId xid);
+extern bool aetam_xmin_hintable(TransactionId xmin, uint16 infomask);
 
 /* aether_modify.c */
 extern void aetam_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,

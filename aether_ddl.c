@@ -119,7 +119,8 @@ note_xid(PruneResult *pr, TransactionId xid)
 
 /*
  * Keep the versions some snapshot may still see (in out[], palloc'd copies);
- * freeze committed xmins older than freeze_limit and clear
+ * freeze committed xmins older than freeze_limit, mark the other committed
+ * ones committed (aetam_xmin_hintable), and clear
  * xmax values that no longer mean anything (aborted, or finished lockers).
  */
 static void
@@ -147,6 +148,8 @@ prune_versions(AetamVersions *vers, TransactionId oldest_xmin, TransactionId fre
 		if (!HeapTupleHeaderXminFrozen(copy) && res != HEAPTUPLE_INSERT_IN_PROGRESS &&
 			TransactionIdIsNormal(xmin) && TransactionIdPrecedes(xmin, freeze_limit))
 			HeapTupleHeaderSetXminFrozen(copy);
+		else if (res != HEAPTUPLE_INSERT_IN_PROGRESS && aetam_xmin_hintable(xmin, copy->t_infomask))
+			copy->t_infomask |= HEAP_XMIN_COMMITTED;
 		if (!(copy->t_infomask & HEAP_XMAX_INVALID) &&
 			(res == HEAPTUPLE_LIVE || res == HEAPTUPLE_INSERT_IN_PROGRESS) &&
 			!(HEAP_XMAX_IS_LOCKED_ONLY(copy->t_infomask) && !aetam_lock_finished(copy)))

@@ -159,7 +159,8 @@ PG_FUNCTION_INFO_V1(aether_versions);
 
 /*
  * Rows and stored row versions of an aether table, counted without regard to
- * snapshots: shows whether old versions are being pruned.
+ * snapshots: shows whether old versions are being pruned; and the versions
+ * not marked committed (nor frozen, nor invalid), whose readers ask clog.
  */
 Datum
 aether_versions(PG_FUNCTION_ARGS)
@@ -170,9 +171,9 @@ aether_versions(PG_FUNCTION_ARGS)
 	TableScanDesc scan;
 	uint64		rowid;
 	ae_bytes	row;
-	int64		nrows = 0, nversions = 0;
-	Datum		values[2];
-	bool		nulls[2] = {0};
+	int64		nrows = 0, nversions = 0, nunmarked = 0;
+	Datum		values[3];
+	bool		nulls[3] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "aether_versions must return a composite type");
@@ -184,11 +185,15 @@ aether_versions(PG_FUNCTION_ARGS)
 		aetam_parse_versions(rel, rowid, &row, &vers);
 		nrows++;
 		nversions += vers.n;
+		for (int i = 0; i < vers.n; i++)
+			if (!HeapTupleHeaderXminCommitted(vers.v[i]) && !HeapTupleHeaderXminInvalid(vers.v[i]))
+				nunmarked++;
 		aetam_free_versions(&vers);
 	}
 	aetam_scan_end(scan);
 	relation_close(rel, AccessShareLock);
 	values[0] = Int64GetDatum(nrows);
 	values[1] = Int64GetDatum(nversions);
+	values[2] = Int64GetDatum(nunmarked);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

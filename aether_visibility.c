@@ -12,9 +12,11 @@
  *     reader returns the first visible one.
  *  3. Row locks are a lock-only xmax: one locker's xid, or a MultiXact of
  *     shared lockers (aether_rowlock.c). Lock-only xmax never hides a version.
- *  4. Hint bits are not written back; commit status comes from clog
- *     (TransactionIdDidCommit), and committed xids are remembered per
- *     backend (aetam_xid_committed), which makes repeated checks cheap.
+ *  4. Reading a row never writes hint bits back; commit status comes from
+ *     clog (TransactionIdDidCommit), and committed xids are remembered per
+ *     backend (aetam_xid_committed), which makes repeated checks cheap. A
+ *     row rewritten anyway (changed or pruned) gets HEAP_XMIN_COMMITTED on
+ *     its versions whose inserters committed durably (aetam_xmin_hintable).
  */
 #include "postgres.h"
 
@@ -263,6 +265,27 @@ aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *le
 }
 
 /*
+ * Rule 4's exception: may a version with this xmin and infomask, being
+ * rewritten anyway (a change to its row, its pruning, VACUUM), store
+ * HEAP_XMIN_COMMITTED? Then later readers of the row need not ask clog:
+ * without the bit, rows last changed long ago send every reader to clog
+ * pages that have left its buffers, a read from pg_xact under the SLRU
+ * lock that every commit also takes. Only a durable commit counts, as for
+ * heap's hint bits: the rewrite reaches Aether's log, which is not ordered
+ * with an asynchronous commit's record in PostgreSQL's WAL. (clog keeps one
+ * commit LSN per 32 transactions, so an asynchronous commit not yet flushed
+ * defers the marks of its 31 neighbours too, until the WAL writer's next
+ * flush: a later rewrite marks them.)
+ */
+bool
+aetam_xmin_hintable(TransactionId xmin, uint16 infomask)
+{
+	return (infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) == 0 &&
+		TransactionIdIsNormal(xmin) && !TransactionIdIsCurrentTransactionId(xmin) &&
+		aetam_xid_committed(xmin) && aetam_commit_is_durable(xmin);
+}
+
+/*
  * Encode v[0..n-1] (heap tuple images), then the versions keep[0..nkeep-1]
  * of a row parsed by aetam_parse_headers as they are stored (their bytes
  * are copied, never rebuilt from an image), as row rowid's value in *out.
@@ -278,6 +301,9 @@ aetam_build_row_keeping(Relation rel, uint64 rowid, HeapTupleHeader *v, const ui
 		image_version(v[i], len[i], rowid, &rv[i]);
 	for (int i = 0; i < nkeep; i++)
 		rv[n + i] = h->rv[keep[i]];
+	for (int i = 0; i < n + nkeep; i++)
+		if (aetam_xmin_hintable(rv[i].xmin, rv[i].infomask))
+			rv[i].infomask |= HEAP_XMIN_COMMITTED;
 	st = ae_row_build(rv, n + nkeep, out);
 	pfree(rv);
 	if (st != AE_OK)
@@ -398,7 +424,7 @@ visible_self_or_dirty(HeapTupleHeader t, Snapshot snap, bool dirty)
 	}
 	if (HeapTupleHeaderXminInvalid(t) && !HeapTupleHeaderXminFrozen(t))
 		return false;
-	if (!HeapTupleHeaderXminFrozen(t) && !TransactionIdIsCurrentTransactionId(xmin))
+	if (!HeapTupleHeaderXminCommitted(t) && !TransactionIdIsCurrentTransactionId(xmin))
 	{
 		if (TransactionIdIsInProgress(xmin))
 		{
@@ -469,7 +495,7 @@ vacuum_status(HeapTupleHeader t, TransactionId *dead_after)
 	TransactionId xmax;
 
 	*dead_after = InvalidTransactionId;
-	if (!HeapTupleHeaderXminFrozen(t))
+	if (!HeapTupleHeaderXminCommitted(t))	/* also set when frozen */
 	{
 		if (HeapTupleHeaderXminInvalid(t))
 			return HEAPTUPLE_DEAD;

@@ -272,3 +272,40 @@ SELECT fpi >= 50 AS images_logged, bytes / fpi < 2000 AS compressed,
   FROM x_imgs;
 SELECT count(*), sum(length(pad)) FROM x_img;
 DROP TABLE x_img, x_imgs;
+
+-- A row rewritten anyway (a change, its pruning, VACUUM) marks its versions
+-- whose inserter committed durably as committed, as heap's hint bits do, so
+-- that readers of rows last changed long ago need not look them up in
+-- pg_xact. Reading alone marks nothing; a version of a transaction still
+-- running (here, our own) stays unmarked. clog keeps one commit LSN per 32
+-- transactions, so a neighbour's asynchronous commit (Aether's own commits
+-- leave PostgreSQL's record to the WAL writer) can defer a mark; a commit
+-- of a heap table's row flushes PostgreSQL's WAL first (x_mark_flush).
+CREATE TABLE x_mark (id int PRIMARY KEY, v int) USING aether;
+CREATE TABLE x_mark_flush (n int) USING heap;
+INSERT INTO x_mark SELECT g, 0 FROM generate_series(1, 100) g;
+INSERT INTO x_mark_flush VALUES (1);
+SELECT count(*) FROM x_mark;
+SELECT rows, versions, unmarked FROM aether_versions('x_mark');
+BEGIN;
+UPDATE x_mark SET v = 1 WHERE id <= 10;
+-- the 10 replaced versions are marked; the 10 new ones are ours
+SELECT rows, versions, unmarked FROM aether_versions('x_mark');
+COMMIT;
+INSERT INTO x_mark_flush VALUES (2);
+-- this backend's next writes prune the 10 rows it changed: the replaced
+-- versions go and the new ones are marked; this update's 10 are not yet
+UPDATE x_mark SET v = v WHERE id > 90;
+SELECT rows, versions, unmarked FROM aether_versions('x_mark');
+INSERT INTO x_mark_flush VALUES (3);
+VACUUM x_mark;
+SELECT rows, versions, unmarked FROM aether_versions('x_mark');
+SELECT count(*), sum(v) FROM x_mark;
+-- an aborted update's version is dropped, never marked
+BEGIN;
+UPDATE x_mark SET v = 2 WHERE id = 1;
+ROLLBACK;
+VACUUM x_mark;
+SELECT rows, versions, unmarked FROM aether_versions('x_mark');
+SELECT count(*), sum(v) FROM x_mark;
+DROP TABLE x_mark, x_mark_flush;
