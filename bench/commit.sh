@@ -95,8 +95,17 @@ tpcb() {	# am clients
 section "2. pgbench TPC-B, synchronous_commit = on (${SECS}s per run, -M prepared)"
 LATER=()	# the fsync lines, put after all the tps lines
 later() { LATER+=("$1|$2|$3|$4"); }
-for c in "${CLIENT_COUNTS[@]}"; do
-	for am in "${AMS[@]}"; do
+# The order alternates from one client count to the next (heap first, then
+# aether first, ...): throughput on this VM drifts by 10-20% over minutes, and
+# a fixed order would hand that drift to one engine. A client count listed
+# more than once (BENCH_CLIENTS="8 8 8 8") adds a line with all its runs'
+# transactions and the median of the pairs' ratios.
+declare -A SUMX PAIRX PAIRS
+for i in "${!CLIENT_COUNTS[@]}"; do
+	c=${CLIENT_COUNTS[$i]}
+	if [ $((i % 2)) = 0 ]; then order=(heap aether); else order=(aether heap); fi
+	for am in "${order[@]}"; do
+		PAIRX[$am]=
 		if ! tpcb "$am" "$c"; then
 			put "TPC-B $c clients" tps "$am" FAILED
 			put "TPC-B $c clients: failed xacts" n "$am" FAILED
@@ -105,6 +114,8 @@ for c in "${CLIENT_COUNTS[@]}"; do
 		fi
 		put "TPC-B $c clients" tps "$am" "$TPS"
 		put "TPC-B $c clients: failed xacts" n "$am" "$FAILS"
+		PAIRX[$am]=$XACTS
+		SUMX[$c,$am]=$(( ${SUMX[$c,$am]:-0} + XACTS ))
 		[ "$c" = "$FSYNC_CLIENTS" ] || continue
 		say "    ($c clients, $am: pgbench $XACTS transactions, $FAILS failed; xact_commit +$D_COMMITS," \
 			"wal_sync +$D_WALSYNC, aether flushes +$D_FLUSHES, flush_requests +$D_REQUESTS)"
@@ -125,6 +136,20 @@ for c in "${CLIENT_COUNTS[@]}"; do
 				"$(q "SELECT coalesce(round(avg_group_commit_batch::numeric, 2)::text, 'NULL') FROM pg_stat_aether_wal")"
 		fi
 	done
+	if [ -n "${PAIRX[heap]}" ] && [ -n "${PAIRX[aether]}" ]; then
+		PAIRS[$c]="${PAIRS[$c]:-} $(div "${PAIRX[aether]}" "${PAIRX[heap]}")"
+	fi
+done
+for c in $(printf '%s\n' "${CLIENT_COUNTS[@]}" | sort -n | uniq -d); do
+	read -r -a ratios <<<"${PAIRS[$c]:-}"
+	[ "${#ratios[@]}" -gt 1 ] || continue
+	median=$(printf '%s\n' "${ratios[@]}" | sort -n |
+		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	say "    $c clients, one after the other: pair ratios${PAIRS[$c]}; median $median"
+	put "TPC-B $c clients, all ${#ratios[@]} pairs" xacts heap "${SUMX[$c,heap]}"
+	put "TPC-B $c clients, all ${#ratios[@]} pairs" xacts aether "${SUMX[$c,aether]}"
+	put "TPC-B $c clients, median of the pairs' ratios" ratio heap 1
+	put "TPC-B $c clients, median of the pairs' ratios" ratio aether "$median"
 done
 for l in "${LATER[@]}"; do
 	IFS='|' read -r n u am v <<<"$l"
