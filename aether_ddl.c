@@ -145,8 +145,15 @@ prune_versions(AetamVersions *vers, TransactionId oldest_xmin, TransactionId fre
 		}
 		copy = palloc(vers->len[i]);
 		memcpy(copy, t, vers->len[i]);
+		/*
+		 * Freezing asserts the commit as the mark does, so it too waits
+		 * until the commit is durable: an asynchronous commit's record may
+		 * still be unflushed (VACUUM FREEZE right after it), and a frozen
+		 * version would outlive that commit's loss in a crash.
+		 */
 		if (!HeapTupleHeaderXminFrozen(copy) && res != HEAPTUPLE_INSERT_IN_PROGRESS &&
-			TransactionIdIsNormal(xmin) && TransactionIdPrecedes(xmin, freeze_limit))
+			TransactionIdIsNormal(xmin) && TransactionIdPrecedes(xmin, freeze_limit) &&
+			(HeapTupleHeaderXminCommitted(copy) || aetam_commit_is_durable(xmin)))
 			HeapTupleHeaderSetXminFrozen(copy);
 		else if (res != HEAPTUPLE_INSERT_IN_PROGRESS && aetam_xmin_hintable(xmin, copy->t_infomask))
 			copy->t_infomask |= HEAP_XMIN_COMMITTED;

@@ -270,19 +270,22 @@ aetam_build_row(Relation rel, uint64 rowid, HeapTupleHeader *v, const uint32 *le
  * HEAP_XMIN_COMMITTED? Then later readers of the row need not ask clog:
  * without the bit, rows last changed long ago send every reader to clog
  * pages that have left its buffers, a read from pg_xact under the SLRU
- * lock that every commit also takes. Only a durable commit counts, as for
- * heap's hint bits: the rewrite reaches Aether's log, which is not ordered
- * with an asynchronous commit's record in PostgreSQL's WAL. (clog keeps one
- * commit LSN per 32 transactions, so an asynchronous commit not yet flushed
- * defers the marks of its 31 neighbours too, until the WAL writer's next
- * flush: a later rewrite marks them.)
+ * lock that every commit also takes. As for heap's hint bits:
+ *  - only a durable commit counts: the rewrite reaches Aether's log, which
+ *    is not ordered with an asynchronous commit's record in PostgreSQL's
+ *    WAL (clog keeps one commit LSN per 32 transactions, so an unflushed
+ *    asynchronous commit defers its 31 neighbours' marks too, until the
+ *    WAL writer's next flush; a later rewrite marks them);
+ *  - the inserter must have left the proc array: clog says committed a
+ *    moment before that, and until then a dirty snapshot must wait for it.
  */
 bool
 aetam_xmin_hintable(TransactionId xmin, uint16 infomask)
 {
 	return (infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) == 0 &&
 		TransactionIdIsNormal(xmin) && !TransactionIdIsCurrentTransactionId(xmin) &&
-		aetam_xid_committed(xmin) && aetam_commit_is_durable(xmin);
+		aetam_xid_committed(xmin) && aetam_commit_is_durable(xmin) &&
+		!TransactionIdIsInProgress(xmin);
 }
 
 /*
