@@ -22,13 +22,7 @@ use FindBin;
 use lib $FindBin::Bin;
 use AetherTest;
 
-my $node = AetherTest::aether_node(
-	'rowid', q{
-autovacuum = off
-checkpoint_timeout = 1h
-aether.checkpoint_timeout = 3600
-aether.max_wal_size = 10GB
-});
+my $node = AetherTest::aether_node('rowid', $NO_BACKGROUND_CHECKPOINTS);
 $node->safe_psql(
 	'postgres', q{
 CREATE EXTENSION pageinspect;

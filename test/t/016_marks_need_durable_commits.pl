@@ -20,13 +20,7 @@ use FindBin;
 use lib $FindBin::Bin;
 use AetherTest;
 
-my $node = aether_node(
-	'marks', q{
-autovacuum = off
-checkpoint_timeout = 1h
-aether.checkpoint_timeout = 3600
-aether.max_wal_size = 10GB
-});
+my $node = aether_node('marks', $NO_BACKGROUND_CHECKPOINTS);
 $node->safe_psql(
 	'postgres', q{
 CREATE TABLE durable_first (id int, v text) USING aether;

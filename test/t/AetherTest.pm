@@ -21,10 +21,19 @@ use Time::HiRes qw(usleep time);
 
 our @EXPORT =
   qw(aether_node try_sql postmaster_pid children_of alive crash_server wait_log log_segments
-  $LOG_SEGMENT_SIZE);
+  $LOG_SEGMENT_SIZE $NO_BACKGROUND_CHECKPOINTS);
 
 # Size of one Aether log file, pg_aether/log.<16 hex digits: LSN / this>.
 our $LOG_SEGMENT_SIZE = 16 * 1024 * 1024;
+
+# postgresql.conf lines for a test that decides itself when checkpoints of
+# either log happen and wants no autovacuum in between.
+our $NO_BACKGROUND_CHECKPOINTS = q{
+autovacuum = off
+checkpoint_timeout = 1h
+aether.checkpoint_timeout = 3600
+aether.max_wal_size = 10GB
+};
 
 # A new, started node with aether preloaded and the extension created in
 # database postgres; $conf (optional) is appended to postgresql.conf.
