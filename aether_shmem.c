@@ -359,9 +359,9 @@ aetam_gate_check_abort(void)
 	FullTransactionId top = GetTopFullTransactionIdIfAny();
 
 	if (gate == NULL || gate_is_worker || !FullTransactionIdIsValid(top) ||
-		U64FromFullTransactionId(top) >= gate->xid_limit ||
 		pg_atomic_read_u32(&gate->state) != RECOVERY_DONE)
 		return;
+	pg_read_barrier();			/* the limit was set before the gate opened */
 	if (gate_xid_kind(top) > 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_DATA_CORRUPTED),
